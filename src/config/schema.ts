@@ -1,0 +1,207 @@
+// The configuration schema: shape and defaults in one place (zod), cross-field rules in
+// validate.ts. Every key is documented in config.example.yaml.
+import { z } from 'zod';
+import ipaddr from 'ipaddr.js';
+
+const port = z.number().int().min(0).max(65535);
+const positiveInt = z.number().int().positive();
+const cidr = z.string().refine(
+  (s) => {
+    try {
+      ipaddr.parseCIDR(s.includes('/') ? s : ipaddr.parse(s).kind() === 'ipv4' ? `${s}/32` : `${s}/128`);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'not a valid IP address or CIDR (e.g. 10.0.0.0/8, 2001:db8::/32)' },
+);
+/** `true`/`false` shorthand for `{ enabled: … }`. */
+const toggle = <T extends z.ZodRawShape>(shape: T) =>
+  z.preprocess((v) => (typeof v === 'boolean' ? { enabled: v } : v), z.strictObject({ enabled: z.boolean().default(false), ...shape }).prefault({} as never));
+
+export const JWT_ALGORITHMS = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'ES384', 'EdDSA'] as const;
+
+const jwksOptions = {
+  jwksUrl: z.url({ protocol: /^https?$/ }).optional(),
+  /** How long a fetched key set is trusted before a background refetch. */
+  jwksCacheSeconds: positiveInt.default(600),
+  jwksTimeoutMs: positiveInt.default(5000),
+  /** Minimum gap between refetches triggered by an unknown `kid`. */
+  jwksCooldownSeconds: positiveInt.default(30),
+  /** Share the fetched key set through the store so a fleet does not stampede the issuer. */
+  jwksShared: z.boolean().default(true),
+};
+
+const rolePolicyShape = {
+  oneTimeToken: toggle({}),
+  hash: toggle({ secret: z.string().optional() }),
+  jwt: toggle({
+    secret: z.string().optional(),
+    ...jwksOptions,
+    algorithms: z.array(z.enum(JWT_ALGORITHMS)).min(1).optional(),
+    clockToleranceSeconds: z.number().int().min(0).max(300).default(30),
+    requireExp: z.boolean().default(true),
+  }),
+  totp: toggle({
+    periodSeconds: z.number().int().min(10).default(60),
+    window: z.number().int().min(0).max(10).default(1),
+    /** App secret for unregistered subscribers (Ant Media `timeTokenSecretForPlay|Publish`). */
+    secret: z.string().optional(),
+    /** `antmedia`: secret+subscriberId+streamId+type (compatible, collision-prone); `hmac`: separator-safe. */
+    derivation: z.enum(['antmedia', 'hmac']).default('antmedia'),
+    /** Refuse a code already used by the same subscriber in the same time step. */
+    preventReplay: z.boolean().default(false),
+  }),
+};
+
+const playPolicy = z.strictObject(rolePolicyShape).prefault({});
+const publishPolicy = z
+  .strictObject({
+    ...rolePolicyShape,
+    /** Empty = every address may publish (Ant Media's default). */
+    allowedCIDRs: z.array(cidr).default([]),
+    acceptUndefinedStreams: z.boolean().default(true),
+    /** Where "registered stream" is looked up when acceptUndefinedStreams is false. */
+    registry: z.enum(['store', 'origin']).default('store'),
+    registryCacheSeconds: z.number().int().min(0).default(5),
+  })
+  .prefault({});
+
+const corsConfig = z
+  .strictObject({
+    allowedOrigins: z.array(z.string().min(1)).default(['*']),
+    allowedMethods: z.array(z.string()).default(['GET', 'POST', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']),
+    allowedHeaders: z
+      .array(z.string())
+      .default(['Accept', 'Origin', 'X-Requested-With', 'Access-Control-Request-Headers', 'Content-Type', 'Access-Control-Request-Method', 'Authorization', 'Range']),
+    exposedHeaders: z.array(z.string()).default(['Content-Length', 'Content-Range', 'Accept-Ranges']),
+    allowCredentials: z.boolean().default(false),
+    maxAgeSeconds: z.number().int().min(0).default(1800),
+  })
+  .prefault({});
+
+const restConfig = z
+  .strictObject({
+    /** Also answer the management API on the public listener (behind the REST filter). */
+    servePublic: z.boolean().default(false),
+    /** Forward `POST /create` to the origin as well as registering the stream here. */
+    forwardCreate: z.boolean().default(false),
+    jwt: z
+      .strictObject({
+        secret: z.string().optional(),
+        ...jwksOptions,
+        algorithms: z.array(z.enum(JWT_ALGORITHMS)).min(1).optional(),
+        issuer: z.string().optional(),
+        audience: z.string().optional(),
+        clockToleranceSeconds: z.number().int().min(0).max(300).default(30),
+      })
+      .prefault({}),
+    allowedCIDRs: z.array(cidr).default(['127.0.0.1/32', '::1/128']),
+    /** `both`: JWT (when configured) and IP must pass (Ant Media); `either`: one suffices. */
+    mode: z.enum(['both', 'either']).default('both'),
+    /** Upper bound for token `expireDate` minted over the API. */
+    maxTokenLifetimeSeconds: positiveInt.default(7 * 24 * 3600),
+  })
+  .prefault({});
+
+export const appSchema = z
+  .strictObject({
+    play: playPolicy,
+    publish: publishPolicy,
+    /** Path (under /{app}/) of the origin's signalling WebSocket. */
+    websocketPath: z.string().regex(/^[A-Za-z0-9_-]+$/).default('websocket'),
+    cors: corsConfig,
+    rest: restConfig,
+  })
+  .prefault({});
+
+const redisNode = z.strictObject({ host: z.string().min(1), port });
+
+export const configSchema = z.strictObject({
+  listen: z.strictObject({ host: z.string().default('0.0.0.0'), port: port.default(8080) }).prefault({}),
+  admin: z
+    .strictObject({ enabled: z.boolean().default(true), host: z.string().default('127.0.0.1'), port: port.default(9090) })
+    .prefault({}),
+  origin: z
+    .strictObject({
+      url: z.url({ protocol: /^https?$/ }).optional(),
+      connectTimeoutMs: positiveInt.default(3000),
+      /** Time to the origin's response headers; past it → 504. */
+      headersTimeoutMs: positiveInt.default(10000),
+      /** Idle time between body chunks; past it the response is aborted. */
+      bodyTimeoutMs: positiveInt.default(30000),
+      /** Remove token/subscriberId/subscriberCode/grant from the query forwarded to the origin. */
+      stripCredentials: z.boolean().default(true),
+      connections: positiveInt.default(128),
+    })
+    .prefault({}),
+  store: z
+    .strictObject({
+      type: z.enum(['memory', 'redis']).default('memory'),
+      redis: z
+        .strictObject({
+          url: z.string().optional(),
+          sentinels: z.array(redisNode).optional(),
+          sentinelName: z.string().optional(),
+          cluster: z.array(redisNode).optional(),
+          password: z.string().optional(),
+          keyPrefix: z.string().regex(/^[A-Za-z0-9_:.-]*$/).default('sg'),
+          commandTimeoutMs: positiveInt.default(1000),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  /** Peers whose X-Forwarded-For / X-Real-IP / X-Original-* headers are believed. */
+  trustedProxies: z.array(cidr).default([]),
+  log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
+  limits: z
+    .strictObject({
+      maxUriBytes: positiveInt.default(2048),
+      /** Manifests larger than this are not rewritten: 502 manifest_too_large. */
+      maxManifestBytes: positiveInt.default(1024 * 1024),
+    })
+    .prefault({}),
+  session: z
+    .strictObject({
+      /** HMAC keys for playback grants; the first signs, all verify (rotation). Required for >1 replica. */
+      secrets: z.array(z.string().min(32, 'must be at least 32 characters')).default([]),
+      param: z.string().regex(/^[A-Za-z0-9_-]+$/).default('sg'),
+      ttlSeconds: positiveInt.default(60),
+      maxLifetimeSeconds: positiveInt.default(6 * 3600),
+      boundToCredential: z.boolean().default(true),
+      bindClientIp: z.boolean().default(false),
+      cookie: z
+        .strictObject({
+          enabled: z.boolean().default(true),
+          name: z.string().regex(/^[A-Za-z0-9_-]+$/).default('sg_grant'),
+          secure: z.boolean().default(false),
+          sameSite: z.enum(['Strict', 'Lax', 'None']).default('Lax'),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  ws: z
+    .strictObject({
+      maxFrameBytes: positiveInt.default(64 * 1024),
+      maxRefusals: positiveInt.default(5),
+      stripCredentials: z.boolean().default(true),
+      enforceExpiry: z.boolean().default(true),
+      revocationCheckSeconds: positiveInt.default(5),
+    })
+    .prefault({}),
+  panel: z.strictObject({ allowedCIDRs: z.array(cidr).default([]) }).prefault({}),
+  shutdown: z.strictObject({ drainTimeoutMs: positiveInt.default(10000) }).prefault({}),
+  apps: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'app names are [A-Za-z0-9_-]+'), appSchema).default({}),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type AppConfig = z.infer<typeof appSchema>;
+export type PlayPolicy = AppConfig['play'];
+export type PublishPolicy = AppConfig['publish'];
+export type RolePolicy = PlayPolicy | PublishPolicy;
+export type JwtPolicy = PlayPolicy['jwt'];
+export type TotpPolicy = PlayPolicy['totp'];
+export type HashPolicy = PlayPolicy['hash'];
+export type CorsConfig = AppConfig['cors'];
+export type RestConfig = AppConfig['rest'];

@@ -1,0 +1,61 @@
+// Cross-field rules the schema cannot express. Each issue names the key it concerns.
+import type { ConfigIssue } from '../errors.js';
+import type { Config, JwtPolicy, RolePolicy } from './schema.js';
+
+const HMAC_ALGS = new Set(['HS256', 'HS384', 'HS512']);
+
+/** Algorithms a JWT factor accepts: explicit list, or HS256 for a secret plus asymmetric for a JWKS. */
+export function effectiveAlgorithms(jwt: { secret?: string | undefined; jwksUrl?: string | undefined; algorithms?: string[] | undefined }): string[] {
+  if (jwt.algorithms) return jwt.algorithms;
+  const algs: string[] = [];
+  if (jwt.secret) algs.push('HS256');
+  if (jwt.jwksUrl) algs.push('RS256', 'ES256', 'EdDSA');
+  return algs;
+}
+
+function jwtIssues(jwt: Pick<JwtPolicy, 'secret' | 'jwksUrl' | 'algorithms'>, path: string, required: boolean): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  if (required && !jwt.secret && !jwt.jwksUrl) issues.push({ path, message: 'needs `secret` and/or `jwksUrl`' });
+  if (jwt.secret !== undefined && Buffer.byteLength(jwt.secret) < 32) {
+    issues.push({ path: `${path}.secret`, message: 'must be at least 32 bytes (HS256 keys shorter than the hash are weak)' });
+  }
+  const algs = jwt.algorithms ?? [];
+  if (algs.some((a) => HMAC_ALGS.has(a)) && !jwt.secret) issues.push({ path: `${path}.algorithms`, message: 'an HS* algorithm is listed but no `secret` is set' });
+  if (algs.some((a) => !HMAC_ALGS.has(a)) && !jwt.jwksUrl) issues.push({ path: `${path}.algorithms`, message: 'an asymmetric algorithm is listed but no `jwksUrl` is set' });
+  return issues;
+}
+
+function roleIssues(policy: RolePolicy, path: string): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  if (policy.hash.enabled && !policy.hash.secret) issues.push({ path: `${path}.hash.secret`, message: 'is required when hash is enabled' });
+  if (policy.jwt.enabled) issues.push(...jwtIssues(policy.jwt, `${path}.jwt`, true));
+  return issues;
+}
+
+export function crossFieldIssues(config: Config): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  for (const [name, app] of Object.entries(config.apps)) {
+    issues.push(...roleIssues(app.play, `apps.${name}.play`));
+    issues.push(...roleIssues(app.publish, `apps.${name}.publish`));
+    if (app.rest.jwt.secret || app.rest.jwt.jwksUrl || app.rest.jwt.algorithms) issues.push(...jwtIssues(app.rest.jwt, `apps.${name}.rest.jwt`, true));
+    if (app.cors.allowCredentials && app.cors.allowedOrigins.includes('*')) {
+      issues.push({ path: `apps.${name}.cors.allowCredentials`, message: 'cannot be combined with the wildcard origin "*": list the allowed origins' });
+    }
+    if (name === 'rest' || name === 'verify' || name === 'healthz') issues.push({ path: `apps.${name}`, message: 'is a reserved path' });
+  }
+  const store = config.store;
+  if (store.type === 'redis') {
+    const r = store.redis;
+    const modes = [r.url, r.sentinels, r.cluster].filter((x) => x !== undefined).length;
+    if (modes !== 1) issues.push({ path: 'store.redis', message: 'set exactly one of `url`, `sentinels` (with `sentinelName`) or `cluster`' });
+    if (r.sentinels && !r.sentinelName) issues.push({ path: 'store.redis.sentinelName', message: 'is required with `sentinels`' });
+    if (r.url && !/^rediss?:\/\//.test(r.url)) issues.push({ path: 'store.redis.url', message: 'must start with redis:// or rediss://' });
+  }
+  if (config.admin.enabled && config.admin.port !== 0 && config.admin.port === config.listen.port && config.admin.host === config.listen.host) {
+    issues.push({ path: 'admin.port', message: 'must differ from listen.port' });
+  }
+  if (config.session.maxLifetimeSeconds < config.session.ttlSeconds) {
+    issues.push({ path: 'session.maxLifetimeSeconds', message: 'must be at least session.ttlSeconds' });
+  }
+  return issues;
+}

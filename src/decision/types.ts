@@ -1,0 +1,66 @@
+// The vocabulary of the decision core. Front doors (HTTP proxy, /verify, WebSocket gate) build a
+// RequestContext; `decide()` answers with a Decision. Nothing here knows about HTTP.
+import type { ReasonCode } from '../errors.js';
+
+export type Role = 'play' | 'publish';
+
+/** What a Ant Media file name says about the stream it belongs to (see request/stream-path.ts). */
+export type FileKind =
+  | 'manifest' // .m3u8 / .mpd: starts or refreshes a playback, may mint a grant
+  | 'segment' // .ts / .fmp4 / .m4s / init / keys: hot path, authorized by grant when present
+  | 'file' // whole-file VoD (.mp4 / .webm): one request is the playback
+  | 'signalling' // a WebSocket command
+  | 'ingest'; // HTTP publish paths (WHIP, chunked, hls-upload)
+
+export interface Credentials {
+  /** `token` parameter: one-time token, hash token or JWT. */
+  token?: string | undefined;
+  subscriberId?: string | undefined;
+  subscriberCode?: string | undefined;
+  /** Playback grant minted by streamgate itself (query parameter or cookie). */
+  grant?: string | undefined;
+  /** Conference room the token was minted for (one-time room tokens). */
+  roomId?: string | undefined;
+}
+
+/** A canonical request: everything the decision needs, already parsed and validated. */
+export interface RequestContext {
+  app: string;
+  streamId: string;
+  role: Role;
+  kind: FileKind;
+  /** Client IP after trusted-proxy resolution, normalized (IPv4-mapped IPv6 → IPv4). */
+  clientIp: string;
+  credentials: Credentials;
+  /** false for HEAD and probes: a one-time token is checked but never consumed. */
+  consume: boolean;
+  /** Wall-clock now in ms; injected so checks are testable at edges. */
+  now: number;
+}
+
+/** Which credential authorized an allowed request. */
+export type Via = 'open' | 'oneTimeToken' | 'hash' | 'jwt' | 'totp' | 'grant';
+
+export interface Allow {
+  allow: true;
+  via: Via;
+  /** Factors that passed, in order (e.g. ['jwt', 'totp']). */
+  factors: Via[];
+  subscriberId?: string | undefined;
+  /** Earliest expiry (ms) of the credentials used; undefined when none expires (hash, open). */
+  expiresAt?: number | undefined;
+}
+
+export interface Deny {
+  allow: false;
+  /** 401 credential missing or bad, 403 good credential refused by policy, 503 store down. */
+  status: 401 | 403 | 503;
+  reason: ReasonCode;
+}
+
+export type Decision = Allow | Deny;
+
+/** Result of a single check: checks are small and one file each (src/checks/). */
+export type CheckResult =
+  | { ok: true; expiresAt?: number | undefined; subscriberId?: string | undefined }
+  | { ok: false; status: 401 | 403 | 503; reason: ReasonCode };

@@ -1,0 +1,127 @@
+// One store interface, two implementations (memory-store.ts, redis-store.ts) run through the same
+// test suite (test/store/). Every method may reject with StoreUnavailableError when the backing
+// store cannot answer; callers turn that into 503 (fail closed).
+import type { Role } from '../decision/types.js';
+
+/** Ant Media's Token shape (REST and store). `expireDate` is unix *seconds*. */
+export interface OneTimeToken {
+  tokenId: string;
+  streamId: string;
+  type: Role;
+  expireDate: number;
+  roomId?: string | null;
+}
+
+export type BlockType = 'play' | 'publish' | 'publish_play';
+
+/** Ant Media's Subscriber shape. The base32 secret is write-only on the API (never returned). */
+export interface Subscriber {
+  subscriberId: string;
+  streamId: string;
+  subscriberName?: string | null;
+  type: Role;
+  b32Secret?: string | null;
+  totpExpiryPeriodSeconds?: number | null;
+  concurrentConnectionsLimit: number;
+  blockedType?: BlockType | null;
+  /** ms since epoch; 0 = not blocked. 64-bit safe (JS number is exact to 2^53). */
+  blockedUntilUnitTimeStampMs: number;
+}
+
+export type ConsumeOutcome = 'ok' | 'missing' | 'expired' | 'wrong_stream' | 'wrong_role';
+
+export interface ConsumeProbe {
+  tokenId: string;
+  streamId: string;
+  type: Role;
+  /** When set, the token is a room token: the stored roomId must equal it; it is not consumed. */
+  roomId?: string | undefined;
+}
+
+export interface ConsumeResult {
+  outcome: ConsumeOutcome;
+  /** The stored token (only when outcome is 'ok'). */
+  token?: OneTimeToken;
+}
+
+/** Revocation epochs: bumping one ends every playback session minted before it. */
+export interface Epochs {
+  stream: number;
+  subscriber: number;
+}
+
+export interface ConnectionEvent {
+  timestamp: number; // ms
+  eventType: 'connected' | 'disconnected';
+  instanceIP: string;
+  type: Role;
+  eventProtocol: 'hls' | 'dash' | 'webrtc' | 'http';
+  streamId: string;
+  subscriberId?: string | null;
+}
+
+export interface RegisteredStream {
+  streamId: string;
+  name?: string | null;
+  registeredAt: number; // ms
+}
+
+export interface Store {
+  readonly kind: 'memory' | 'redis';
+
+  // --- one-time tokens -------------------------------------------------------------------
+  /** Saves a token; the store forgets it at `expireDate`. */
+  saveToken(app: string, token: OneTimeToken): Promise<void>;
+  /**
+   * Checks a token and, when `consume` is true and it matches, deletes it — atomically: among
+   * any number of concurrent callers on any number of replicas exactly one gets 'ok'.
+   * A mismatch (stream, role) never consumes. Room tokens (probe.roomId) are never consumed.
+   */
+  consumeToken(app: string, probe: ConsumeProbe, nowMs: number, consume: boolean): Promise<ConsumeResult>;
+  listTokens(app: string, streamId: string, offset: number, size: number): Promise<OneTimeToken[]>;
+  /** Deletes every token of a stream and bumps the stream's revocation epoch. Returns how many. */
+  revokeTokens(app: string, streamId: string): Promise<number>;
+
+  // --- subscribers ---------------------------------------------------------------------
+  putSubscriber(app: string, subscriber: Subscriber): Promise<void>;
+  getSubscriber(app: string, streamId: string, subscriberId: string): Promise<Subscriber | null>;
+  listSubscribers(app: string, streamId: string, offset: number, size: number): Promise<Subscriber[]>;
+  /** Deletes one subscriber and bumps its revocation epoch. */
+  deleteSubscriber(app: string, streamId: string, subscriberId: string): Promise<boolean>;
+  /** Deletes all subscribers of a stream and bumps each one's epoch. Returns how many. */
+  deleteSubscribers(app: string, streamId: string): Promise<number>;
+  /** Blocks (or with untilMs = 0 unblocks); creates the subscriber if absent; bumps its epoch. */
+  blockSubscriber(app: string, streamId: string, subscriberId: string, type: BlockType, untilMs: number): Promise<void>;
+
+  // --- revocation and sessions ----------------------------------------------------------
+  /** One cheap read: current revocation epochs of a stream and (optionally) a subscriber. */
+  getEpochs(app: string, streamId: string, subscriberId?: string): Promise<Epochs>;
+  /**
+   * Registers or refreshes a live playback session of a subscriber; sessions not refreshed within
+   * `ttlMs` expire. Returns false (and registers nothing) when `limit` other sessions are live.
+   */
+  touchSession(app: string, streamId: string, subscriberId: string, sessionId: string, ttlMs: number, limit: number, nowMs: number): Promise<boolean>;
+  endSession(app: string, streamId: string, subscriberId: string, sessionId: string): Promise<void>;
+
+  // --- replay guard ---------------------------------------------------------------------
+  /** Atomically records `key`; false when it was already recorded within `ttlMs`. */
+  markOnce(key: string, ttlMs: number): Promise<boolean>;
+
+  // --- stream registry ("accept undefined streams") ---------------------------------------
+  registerStream(app: string, stream: RegisteredStream): Promise<void>;
+  getStream(app: string, streamId: string): Promise<RegisteredStream | null>;
+  unregisterStream(app: string, streamId: string): Promise<boolean>;
+
+  // --- statistics -----------------------------------------------------------------------
+  addConnectionEvent(app: string, event: ConnectionEvent): Promise<void>;
+  listConnectionEvents(app: string, streamId: string, offset: number, size: number, subscriberId?: string): Promise<ConnectionEvent[]>;
+
+  // --- shared cache (e.g. a JWKS fetched by one replica, reused by the fleet) --------------
+  getShared(key: string): Promise<string | null>;
+  setShared(key: string, value: string, ttlMs: number): Promise<void>;
+
+  // --- lifecycle ------------------------------------------------------------------------
+  /** Resolves when the store answers; rejects with StoreUnavailableError otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
