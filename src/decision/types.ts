@@ -26,7 +26,14 @@ export interface Credentials {
 /** A canonical request: everything the decision needs, already parsed and validated. */
 export interface RequestContext {
   app: string;
+  /** The most likely stream the request is for (logs, metrics, response headers). */
   streamId: string;
+  /**
+   * Every stream the file may belong to by Ant Media's naming grammar, primary first. Usually one;
+   * two when a name is ambiguous (`s_240p000000001.ts`: rendition of `s`, or stream `s_240p`).
+   * A credential must name one of these; `stream1` never matches `stream10…` files.
+   */
+  streamIds: readonly string[];
   role: Role;
   kind: FileKind;
   /** Client IP after trusted-proxy resolution, normalized (IPv4-mapped IPv6 → IPv4). */

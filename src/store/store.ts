@@ -28,11 +28,13 @@ export interface Subscriber {
   blockedUntilUnitTimeStampMs: number;
 }
 
-export type ConsumeOutcome = 'ok' | 'missing' | 'expired' | 'wrong_stream' | 'wrong_role';
+/** 'used': consumed before (the store keeps a tombstone until the token's expiry for this answer). */
+export type ConsumeOutcome = 'ok' | 'missing' | 'used' | 'expired' | 'wrong_stream' | 'wrong_role';
 
 export interface ConsumeProbe {
   tokenId: string;
-  streamId: string;
+  /** Every stream the requested file may belong to (see RequestContext.streamIds). */
+  streamIds: readonly string[];
   type: Role;
   /** When set, the token is a room token: the stored roomId must equal it; it is not consumed. */
   roomId?: string | undefined;
