@@ -1,0 +1,82 @@
+// Credentials in the query string (Ant Media's `token`, `subscriberId`, `subscriberCode`, `roomId`) plus
+// our playback grant. Reading and stripping share one notion of "which parameter is a credential", so
+// what we authorize on is exactly what we remove before forwarding. Names are compared after decoding
+// (`%74oken` is `token`, as for the servlet API), and every occurrence is stripped while only the first
+// is read: the origin never sees a credential we did not look at.
+import type { Credentials } from '../decision/types.js';
+
+const ANT_MEDIA_NAMES = ['token', 'subscriberId', 'subscriberCode', 'roomId'] as const;
+type AntMediaName = (typeof ANT_MEDIA_NAMES)[number];
+
+/** Form decoding (`+` is a space); an undecodable value is kept raw so it fails verification visibly. */
+function decodeComponent(raw: string): string {
+  if (raw.indexOf('%') < 0 && raw.indexOf('+') < 0) return raw;
+  const spaced = raw.replaceAll('+', ' ');
+  try {
+    return decodeURIComponent(spaced);
+  } catch {
+    return spaced;
+  }
+}
+
+/**
+ * Hot path: most segment requests carry no query, or only unrelated parameters. A '%' could hide a
+ * credential name, so it forces the slow path; '+' cannot (no credential name contains a space).
+ */
+function mayHoldCredential(rawQuery: string, grantParam: string): boolean {
+  if (rawQuery.length === 0) return false;
+  return (
+    rawQuery.includes('token') ||
+    rawQuery.includes('subscriber') ||
+    rawQuery.includes('roomId') ||
+    (grantParam.length > 0 && rawQuery.includes(grantParam)) ||
+    rawQuery.includes('%')
+  );
+}
+
+/** Which credential (if any) a `name=value` pair carries; `grant` for the grant parameter. */
+function credentialName(pair: string, grantParam: string): AntMediaName | 'grant' | null {
+  const equals = pair.indexOf('=');
+  const name = decodeComponent(equals < 0 ? pair : pair.slice(0, equals));
+  if (grantParam.length > 0 && name === grantParam) return 'grant';
+  return (ANT_MEDIA_NAMES as readonly string[]).includes(name) ? (name as AntMediaName) : null;
+}
+
+/**
+ * Read credentials from a raw query (no leading `?`). First occurrence of each name wins; an empty
+ * value counts as absent (and still wins, so `token=&token=x` carries no token).
+ */
+export function readCredentials(rawQuery: string, grantParam: string): Credentials {
+  const credentials: Credentials = {};
+  if (!mayHoldCredential(rawQuery, grantParam)) return credentials;
+  const seen = new Set<string>();
+  for (const pair of rawQuery.split('&')) {
+    if (pair.length === 0) continue;
+    const name = credentialName(pair, grantParam);
+    if (name === null || seen.has(name)) continue;
+    seen.add(name);
+    const equals = pair.indexOf('=');
+    const value = equals < 0 ? '' : decodeComponent(pair.slice(equals + 1));
+    if (value.length > 0) credentials[name] = value;
+  }
+  return credentials;
+}
+
+/**
+ * The query without any credential parameter, every other parameter byte-for-byte and in order.
+ * Returns the input unchanged when it holds no credential, and '' when nothing is left.
+ */
+export function stripCredentials(rawQuery: string, grantParam: string): string {
+  if (!mayHoldCredential(rawQuery, grantParam)) return rawQuery;
+  const pairs = rawQuery.split('&');
+  const kept: string[] = [];
+  let removed = false;
+  for (const pair of pairs) {
+    if (pair.length > 0 && credentialName(pair, grantParam) !== null) {
+      removed = true;
+      continue;
+    }
+    if (pair.length > 0) kept.push(pair);
+  }
+  return removed ? kept.join('&') : rawQuery;
+}
