@@ -153,7 +153,7 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   /** Peers whose X-Forwarded-For / X-Real-IP / X-Original-* headers are believed. */
-  trustedProxies: z.array(cidr).default([]),
+  trustedProxies: z.array(cidr).default(['127.0.0.1/32', '::1/128']),
   log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
   limits: z
     .strictObject({

@@ -1,0 +1,36 @@
+// The admin listener: liveness, readiness (store reachable, config loaded) and Prometheus metrics,
+// kept off the public port. The management API (issue 5) mounts here too.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Runtime } from '../runtime.js';
+import { sendJson } from '../proxy/respond.js';
+
+export type AdminRoute = (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
+
+export function createAdminHandler(rt: Runtime, state: { draining: boolean }, extra: AdminRoute[] = []) {
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = (req.url ?? '/').split('?', 1)[0];
+    try {
+      if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+      if (path === '/readyz') {
+        if (state.draining) return sendJson(res, 503, { status: 'draining' });
+        try {
+          await rt.store.ping();
+          return sendJson(res, 200, { status: 'ready', store: rt.store.kind, apps: [...rt.apps.keys()] });
+        } catch {
+          return sendJson(res, 503, { status: 'not_ready', reason: 'store_unavailable' });
+        }
+      }
+      if (path === '/metrics') {
+        const body = await rt.metrics.registry.metrics();
+        res.writeHead(200, { 'content-type': rt.metrics.registry.contentType, 'cache-control': 'no-store' });
+        res.end(body);
+        return;
+      }
+      for (const route of extra) if (await route(req, res)) return;
+      sendJson(res, 404, { error: 'not_found', reason: 'route_unknown' });
+    } catch (err) {
+      rt.log.error({ err }, 'admin request failed');
+      if (!res.headersSent) sendJson(res, 500, { error: 'internal', reason: 'internal_error' });
+    }
+  };
+}

@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+// streamgate command line. Each command lives in commands/<name>.ts; this file only dispatches.
+import { ConfigError, StreamgateError } from '../errors.js';
+
+const USAGE = `usage: streamgate <command> [options]
+
+commands:
+  serve --config FILE            run the gate
+  check-config --config FILE     validate a config; print every error with its key path
+  demo [--port N]                built-in sample origin + gate (memory store), with ready curl lines
+  token create|hash|jwt|totp …   mint a one-time token, or compute a hash token, JWT or TOTP code
+  subscriber add|list|delete|block …   manage TOTP subscribers in the configured store
+  stream register|unregister|list …    manage the registered-stream list ("accept undefined streams")
+
+Run 'streamgate <command> --help' for a command's options.`;
+
+type Command = (argv: string[]) => Promise<number>;
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  serve: async () => (await import('./commands/serve.js')).serve,
+  'check-config': async () => (await import('./commands/check-config.js')).checkConfig,
+  demo: async () => (await import('./commands/demo.js')).demo,
+  token: async () => (await import('./commands/token.js')).token,
+  subscriber: async () => (await import('./commands/subscriber.js')).subscriber,
+  stream: async () => (await import('./commands/stream.js')).stream,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(USAGE);
+    return name ? 0 : 2;
+  }
+  const load = COMMANDS[name];
+  if (!load) {
+    console.error(`streamgate: unknown command '${name}'\n\n${USAGE}`);
+    return 2;
+  }
+  return (await load())(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== -1) process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof ConfigError) console.error(err.message);
+    else if (err instanceof StreamgateError) console.error(`streamgate: ${err.message} (${err.code})`);
+    else console.error('streamgate:', err instanceof Error ? err.message : err);
+    process.exitCode = err instanceof ConfigError ? 1 : 1;
+  },
+);

@@ -1,0 +1,93 @@
+// The one decision core: "may this request play/publish this stream?" A function of the canonical
+// request context, the app's compiled role policy and the store; the three front doors (HTTP
+// proxy, /verify, WebSocket gate) only translate its answer.
+import { Reason, StoreUnavailableError } from '../errors.js';
+import type { Store } from '../store/store.js';
+import type { CheckResult, Decision, RequestContext, Via } from './types.js';
+import type { RoleRuntime } from './policy.js';
+import { checkHashToken } from '../checks/hash-token.js';
+import { checkOneTimeToken } from '../checks/one-time-token.js';
+import { checkTotpSubscriber } from '../checks/totp-subscriber.js';
+import { checkSubscriberNotBlocked } from '../checks/subscriber-block.js';
+import { checkPublisherIp } from '../checks/publisher-ip.js';
+import { checkRegisteredStream, type StreamRegistry } from '../checks/registered-stream.js';
+
+export interface DecideDeps {
+  store: Store;
+  /** Where "registered stream" is asked when acceptUndefinedStreams is off (publish only). */
+  registry?: StreamRegistry | undefined;
+}
+
+const isJwtShaped = (t: string) => {
+  const first = t.indexOf('.');
+  return first > 0 && t.indexOf('.', first + 1) > first + 1 && t.indexOf('.', t.lastIndexOf('.') + 1) === -1;
+};
+const isHashShaped = (t: string) => t.length === 64 && /^[0-9a-f]{64}$/.test(t);
+
+/** The token factor: the single `token` parameter, accepted by any enabled kind (migrations). */
+async function tokenFactor(ctx: RequestContext, rt: RoleRuntime, store: Store): Promise<CheckResult & { via?: Via }> {
+  const token = ctx.credentials.token;
+  if (!token) return { ok: false, status: 401, reason: Reason.tokenMissing };
+  const p = rt.policy;
+  // Dispatch on shape so a JWT never costs a store round trip and a hash never touches JWT code.
+  if (rt.jwt && isJwtShaped(token)) return { ...(await rt.jwt.check(token, ctx)), via: 'jwt' };
+  let last: CheckResult = { ok: false, status: 401, reason: Reason.tokenInvalid };
+  if (p.hash.enabled && isHashShaped(token)) {
+    last = checkHashToken(token, ctx, p.hash);
+    if (last.ok) return { ...last, via: 'hash' };
+  }
+  if (p.oneTimeToken.enabled && !isJwtShaped(token)) {
+    last = await checkOneTimeToken(token, ctx, store);
+    if (last.ok) return { ...last, via: 'oneTimeToken' };
+  }
+  return last;
+}
+
+export async function decide(ctx: RequestContext, rt: RoleRuntime, deps: DecideDeps): Promise<Decision> {
+  try {
+    if (rt.allowedIp) {
+      const ip = checkPublisherIp(ctx, rt.allowedIp);
+      if (!ip.ok) return { allow: false, status: ip.status, reason: ip.reason };
+    }
+    if (rt.role === 'publish' && 'acceptUndefinedStreams' in rt.policy && !rt.policy.acceptUndefinedStreams) {
+      const reg = await checkRegisteredStream(ctx, deps.registry, deps.store);
+      if (!reg.ok) return { allow: false, status: reg.status, reason: reg.reason };
+    }
+    if (rt.open) {
+      // No factor required; a named subscriber that is blocked is still refused (cheap: only when named).
+      if (ctx.credentials.subscriberId) {
+        const b = await checkSubscriberNotBlocked(ctx, deps.store);
+        if (!b.ok) return { allow: false, status: b.status, reason: b.reason };
+      }
+      return { allow: true, via: 'open', factors: [], subscriberId: ctx.credentials.subscriberId };
+    }
+
+    // Subscriber first: it is the cheaper refusal for a blocked viewer and must never let a refused
+    // request consume a one-time token.
+    let subscriberId: string | undefined;
+    let totpPassed = false;
+    if (rt.subscriberFactor) {
+      const s = await checkTotpSubscriber(ctx, rt.policy.totp, deps.store);
+      if (!s.ok) return { allow: false, status: s.status, reason: s.reason };
+      totpPassed = true;
+      subscriberId = ctx.credentials.subscriberId;
+    } else if (ctx.credentials.subscriberId) {
+      const b = await checkSubscriberNotBlocked(ctx, deps.store);
+      if (!b.ok) return { allow: false, status: b.status, reason: b.reason };
+      subscriberId = ctx.credentials.subscriberId;
+    }
+    const factors: Via[] = [];
+    let expiresAt: number | undefined;
+    if (rt.tokenFactor) {
+      const t = await tokenFactor(ctx, rt, deps.store);
+      if (!t.ok) return { allow: false, status: t.status, reason: t.reason };
+      factors.push(t.via ?? 'oneTimeToken');
+      expiresAt = t.expiresAt;
+    }
+    if (totpPassed) factors.push('totp');
+    return { allow: true, via: factors[0] ?? 'open', factors, subscriberId, expiresAt };
+  } catch (err) {
+    if (err instanceof StoreUnavailableError) return { allow: false, status: 503, reason: Reason.storeUnavailable };
+    throw err;
+  }
+}

@@ -1,0 +1,115 @@
+// Front door 1: the reverse proxy. Small passes in order — canonicalize, route, decide, forward —
+// each one able to end the request with a precise status and JSON reason.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Reason } from '../errors.js';
+import type { Runtime } from '../runtime.js';
+import { canonicalizeUrl } from '../request/canonical-path.js';
+import { routeRequest } from '../request/stream-path.js';
+import { readCredentials, stripCredentials } from '../request/credentials.js';
+import { buildContext, clientIpOf, forwardedFor, roleForMethod } from '../request/context.js';
+import { decide } from '../decision/decide.js';
+import { recordDecision } from '../decision/record.js';
+import type { Decision, FileKind, RequestContext, Role } from '../decision/types.js';
+import type { AppRuntime } from '../decision/policy.js';
+import { forward, upstreamHeaders } from './forward.js';
+import { sendDeny } from './respond.js';
+import { handleVerify } from '../verify/verify-endpoint.js';
+
+/** Paths the gate answers itself on the public listener. */
+const VERIFY_PATH = '/verify';
+
+export function createHttpGate(rt: Runtime): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    handle(rt, req, res).catch((err: unknown) => {
+      rt.log.error({ err }, 'request failed');
+      if (!res.headersSent) sendDeny(res, 503, Reason.storeUnavailable);
+      else res.destroy();
+    });
+  };
+}
+
+async function handle(rt: Runtime, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const canonical = canonicalizeUrl(req.url ?? '/', rt.config.limits.maxUriBytes);
+  if (!canonical.ok) return sendDeny(res, 400, canonical.reason);
+  if (canonical.path === VERIFY_PATH) return handleVerify(rt, req, res, canonical.rawQuery);
+
+  const route = routeRequest(canonical.segments);
+  const method = req.method ?? 'GET';
+  if (route.area === 'root') {
+    // The origin's dashboard and root API: only for panel clients (default: nobody).
+    if (!rt.isPanelClient(clientIpOf(rt, req))) return sendDeny(res, 403, Reason.routeDenied);
+    return pass(rt, req, res, canonical.path, canonical.rawQuery, false);
+  }
+  const app = rt.apps.get(route.app);
+  if (!app) {
+    if (rt.isPanelClient(clientIpOf(rt, req))) return pass(rt, req, res, canonical.path, canonical.rawQuery, false);
+    return sendDeny(res, 404, Reason.appNotFound);
+  }
+
+  switch (route.area) {
+    case 'websocket':
+      // Only the configured signalling path is special; `/{app}/play.html` and friends are static.
+      if (route.name === app.config.websocketPath) return sendDeny(res, 403, Reason.routeDenied);
+      return pass(rt, req, res, canonical.path, canonical.rawQuery, false);
+    case 'static':
+      // Files of an app outside /streams/ (play.html, assets) pass unchecked, as in Ant Media.
+      return pass(rt, req, res, canonical.path, canonical.rawQuery, false);
+    case 'rest':
+      // Answered by the management API and the REST filter; never forwarded unfiltered.
+      return sendDeny(res, 403, Reason.routeDenied);
+    case 'streams': {
+      if (method === 'OPTIONS') return pass(rt, req, res, canonical.path, canonical.rawQuery, false);
+      if (method !== 'GET' && method !== 'HEAD') return sendDeny(res, 405, Reason.methodNotAllowed, { allow: 'GET, HEAD, OPTIONS' });
+      if (route.kind === null) {
+        // A file that belongs to no stream cannot be authorized: pass only when play is open.
+        if (app.play.open) return pass(rt, req, res, canonical.path, canonical.rawQuery, false);
+        return sendDeny(res, 400, Reason.streamUnrecognized);
+      }
+      return gated(rt, app, req, res, canonical, 'play', route.kind, route.streamIds);
+    }
+    case 'whip':
+    case 'ingest': {
+      const role: Role | null = roleForMethod(method);
+      if (role === null) return sendDeny(res, 405, Reason.methodNotAllowed);
+      const streamIds = route.area === 'whip' ? (route.streamId === null ? [] : [route.streamId]) : route.streamIds;
+      if (!streamIds.length) return sendDeny(res, 400, Reason.streamUnrecognized);
+      return gated(rt, app, req, res, canonical, 'publish', 'ingest', streamIds);
+    }
+  }
+}
+
+async function gated(
+  rt: Runtime,
+  app: AppRuntime,
+  req: IncomingMessage,
+  res: ServerResponse,
+  canonical: { path: string; rawQuery: string },
+  role: Role,
+  kind: FileKind,
+  streamIds: readonly string[],
+): Promise<void> {
+  const startedAt = performance.now();
+  const credentials = readCredentials(canonical.rawQuery, rt.config.session.param);
+  const ctx = buildContext({ app: app.name, streamIds, role, kind, clientIp: clientIpOf(rt, req), credentials, method: req.method ?? 'GET' });
+  const decision = await decide(ctx, app[role], { store: rt.store });
+  recordDecision(rt, 'proxy', ctx, decision, startedAt);
+  if (!decision.allow) return sendDeny(res, decision.status, decision.reason);
+  return allowed(rt, req, res, canonical, ctx, decision);
+}
+
+function allowed(rt: Runtime, req: IncomingMessage, res: ServerResponse, canonical: { path: string; rawQuery: string }, _ctx: RequestContext, _d: Decision): void {
+  pass(rt, req, res, canonical.path, canonical.rawQuery, rt.config.origin.stripCredentials);
+}
+
+function pass(rt: Runtime, req: IncomingMessage, res: ServerResponse, path: string, rawQuery: string, strip: boolean): void {
+  if (!rt.pool) return sendDeny(res, 502, Reason.originUnavailable);
+  const query = strip ? stripCredentials(rawQuery, rt.config.session.param) : rawQuery;
+  const method = req.method ?? 'GET';
+  const hasBody = method !== 'GET' && method !== 'HEAD' && (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined);
+  forward(
+    rt.pool,
+    { method, path: query ? `${path}?${query}` : path, headers: upstreamHeaders(req.headers, forwardedFor(rt, req)), body: hasBody ? req : null },
+    res,
+    { onDone: (status) => rt.metrics.origin.labels(status ? `${Math.floor(status / 100)}xx` : 'error').inc() },
+  );
+}

@@ -1,0 +1,36 @@
+// Everything a front door needs at request time, built once from a validated config.
+import type { Pool } from 'undici';
+import type { Config } from './config/schema.js';
+import type { Store } from './store/store.js';
+import type { Logger } from './observability/logger.js';
+import type { Metrics } from './observability/metrics.js';
+import { compileApps, type AppRuntime } from './decision/policy.js';
+import { compileCidrs } from './request/client-ip.js';
+import { createOriginPool } from './proxy/forward.js';
+import { instrumentStore } from './store/instrumented-store.js';
+
+export interface Runtime {
+  config: Config;
+  apps: Map<string, AppRuntime>;
+  store: Store;
+  /** null when no origin is configured (check-config, tests of /verify alone). */
+  pool: Pool | null;
+  log: Logger;
+  metrics: Metrics;
+  isTrustedProxy: (ip: string) => boolean;
+  isPanelClient: (ip: string) => boolean;
+}
+
+export function createRuntime(config: Config, deps: { store: Store; log: Logger; metrics: Metrics }): Runtime {
+  const store = instrumentStore(deps.store, deps.metrics);
+  return {
+    config,
+    apps: compileApps(config, store),
+    store,
+    pool: config.origin.url ? createOriginPool({ ...config.origin, url: config.origin.url }) : null,
+    log: deps.log,
+    metrics: deps.metrics,
+    isTrustedProxy: compileCidrs(config.trustedProxies),
+    isPanelClient: compileCidrs(config.panel.allowedCIDRs),
+  };
+}

@@ -1,0 +1,74 @@
+// Assembles a running gate from a validated config: store, runtime, public and admin listeners,
+// and a graceful stop (stop accepting, drain in-flight requests, then close the store).
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from './config/schema.js';
+import { createStore } from './store/index.js';
+import type { Store } from './store/store.js';
+import { createLogger, type Logger } from './observability/logger.js';
+import { createMetrics } from './observability/metrics.js';
+import { createRuntime, type Runtime } from './runtime.js';
+import { createHttpGate } from './proxy/http-gate.js';
+import { createAdminHandler } from './admin/admin-server.js';
+
+export interface RunningGate {
+  runtime: Runtime;
+  /** http://host:port of the public listener. */
+  url: string;
+  adminUrl: string | null;
+  publicServer: http.Server;
+  adminServer: http.Server | null;
+  /** Stops accepting, waits for in-flight requests (up to drainTimeoutMs), closes everything. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  log?: Logger;
+  store?: Store;
+  /** Default metrics include process collectors; tests starting many gates turn them off. */
+  defaultMetrics?: boolean;
+}
+
+function listen(server: http.Server, host: string, port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      const a = server.address() as AddressInfo;
+      resolve(`http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`);
+    });
+  });
+}
+
+export async function startGate(config: Config, opts: StartOptions = {}): Promise<RunningGate> {
+  const log = opts.log ?? createLogger(config.log.level);
+  const store = opts.store ?? createStore(config.store);
+  const runtime = createRuntime(config, { store, log, metrics: createMetrics(opts.defaultMetrics ?? true) });
+  const state = { draining: false };
+
+  const publicServer = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 30_000 }, createHttpGate(runtime));
+  const adminServer = config.admin.enabled ? http.createServer(createAdminHandler(runtime, state)) : null;
+  const url = await listen(publicServer, config.listen.host, config.listen.port);
+  const adminUrl = adminServer ? await listen(adminServer, config.admin.host, config.admin.port) : null;
+  log.info({ url, adminUrl, store: store.kind, apps: [...runtime.apps.keys()], origin: config.origin.url ?? null }, 'streamgate listening');
+
+  let closing: Promise<void> | null = null;
+  const close = () =>
+    (closing ??= (async () => {
+      state.draining = true;
+      const drained = new Promise<void>((resolve) => publicServer.close(() => resolve()));
+      publicServer.closeIdleConnections();
+      const timer = setTimeout(() => publicServer.closeAllConnections(), config.shutdown.drainTimeoutMs);
+      await drained;
+      clearTimeout(timer);
+      if (adminServer) {
+        adminServer.closeAllConnections();
+        await new Promise<void>((resolve) => adminServer.close(() => resolve()));
+      }
+      await runtime.pool?.close().catch(() => undefined);
+      await store.close().catch(() => undefined);
+      log.info('streamgate stopped');
+    })());
+
+  return { runtime, url, adminUrl, publicServer, adminServer, close };
+}

@@ -1,0 +1,102 @@
+// Front door 2: `GET /verify` for nginx auth_request, Traefik ForwardAuth and Envoy ext_authz.
+// Contract (edge-auth-anchors.md §A): 200 allows (Envoy accepts only 200, not any 2xx); 401 for a
+// missing or bad credential; 403 for a good credential that policy refuses or a request that
+// cannot be authorized at all. Never 400/404 to mean deny: nginx turns those into 500.
+// 503 (store down) is not a deny but "cannot decide": nginx answers 500, i.e. fails closed.
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { Reason, type ReasonCode } from '../errors.js';
+import type { Runtime } from '../runtime.js';
+import { canonicalizeUrl } from '../request/canonical-path.js';
+import { routeRequest } from '../request/stream-path.js';
+import { readCredentials } from '../request/credentials.js';
+import { buildContext, clientIpOf, peerAddress, roleForMethod } from '../request/context.js';
+import { decide } from '../decision/decide.js';
+import { recordDecision } from '../decision/record.js';
+import type { Role } from '../decision/types.js';
+import { sendDeny, sendJson } from '../proxy/respond.js';
+
+const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
+
+/** The original request-target, from whichever header dialect the proxy speaks. */
+function originalUri(h: IncomingHttpHeaders): string | undefined {
+  const raw = first(h['x-original-uri']) ?? first(h['x-forwarded-uri']) ?? first(h['x-original-url']);
+  if (!raw) return undefined;
+  // ingress-nginx sends a full URL in X-Original-URL: keep only the request-target.
+  if (raw.startsWith('http://') || raw.startsWith('https://')) {
+    const slash = raw.indexOf('/', raw.indexOf('//') + 2);
+    return slash === -1 ? '/' : raw.slice(slash);
+  }
+  return raw;
+}
+
+function verifyRole(rawQuery: string): Role | null | undefined {
+  if (!rawQuery) return undefined;
+  const role = new URLSearchParams(rawQuery).get('role');
+  if (role === null) return undefined;
+  return role === 'play' || role === 'publish' ? role : null;
+}
+
+export async function handleVerify(rt: Runtime, req: IncomingMessage, res: ServerResponse, rawQuery: string): Promise<void> {
+  const deny = (status: 401 | 403 | 503, reason: ReasonCode) => sendDeny(res, status, reason);
+  if (req.method !== 'GET' && req.method !== 'HEAD') return deny(403, Reason.methodNotAllowed);
+  // Forwarded facts are believed only from configured proxies; anyone else learns nothing.
+  if (!rt.isTrustedProxy(peerAddress(req))) return deny(403, Reason.routeDenied);
+
+  const uri = originalUri(req.headers);
+  if (!uri) return deny(403, Reason.pathInvalid);
+  const method = (first(req.headers['x-original-method']) ?? first(req.headers['x-forwarded-method']) ?? 'GET').toUpperCase();
+  const canonical = canonicalizeUrl(uri, rt.config.limits.maxUriBytes);
+  if (!canonical.ok) return deny(403, canonical.reason);
+  const route = routeRequest(canonical.segments);
+  if (route.area === 'root') return deny(403, Reason.routeDenied);
+  const app = rt.apps.get(route.app);
+  if (!app) return deny(403, Reason.appNotFound);
+
+  const asked = verifyRole(rawQuery);
+  if (asked === null) return deny(403, Reason.routeDenied);
+  let streamIds: readonly string[];
+  let kind: 'manifest' | 'segment' | 'file' | 'ingest';
+  switch (route.area) {
+    case 'websocket':
+      if (route.name === app.config.websocketPath) return deny(403, Reason.routeDenied);
+      return allow(res, route.app, '', 'play');
+    case 'static':
+      return allow(res, route.app, '', 'play');
+    case 'streams':
+      if (route.kind === null) {
+        if (app.play.open) return allow(res, route.app, '', 'play');
+        return deny(403, Reason.streamUnrecognized);
+      }
+      streamIds = route.streamIds;
+      kind = route.kind === 'manifest' || route.kind === 'segment' || route.kind === 'file' ? route.kind : 'segment';
+      break;
+    case 'whip':
+      streamIds = route.streamId === null ? [] : [route.streamId];
+      kind = 'ingest';
+      break;
+    case 'ingest':
+      streamIds = route.streamIds;
+      kind = 'ingest';
+      break;
+    default:
+      return deny(403, Reason.routeDenied);
+  }
+  const role: Role | null = asked ?? roleForMethod(method);
+  if (role === null) return deny(403, Reason.methodNotAllowed);
+  if (!streamIds.length) return deny(403, Reason.streamUnrecognized);
+
+  const startedAt = performance.now();
+  const credentials = readCredentials(canonical.rawQuery, rt.config.session.param);
+  const ctx = buildContext({ app: app.name, streamIds, role, kind, clientIp: clientIpOf(rt, req), credentials, method });
+  const decision = await decide(ctx, app[role], { store: rt.store });
+  recordDecision(rt, 'verify', ctx, decision, startedAt);
+  if (!decision.allow) return deny(decision.status, decision.reason);
+  return allow(res, app.name, ctx.streamId, role, decision.subscriberId);
+}
+
+function allow(res: ServerResponse, app: string, streamId: string, role: Role, subscriberId?: string): void {
+  const headers: Record<string, string> = { 'x-streamgate-app': app, 'x-streamgate-role': role };
+  if (streamId) headers['x-streamgate-stream'] = streamId;
+  if (subscriberId) headers['x-streamgate-subscriber'] = subscriberId;
+  sendJson(res, 200, { result: 'allow' }, headers);
+}
