@@ -168,7 +168,8 @@ export const configSchema = z.strictObject({
       secrets: z.array(z.string().min(32, 'must be at least 32 characters')).default([]),
       param: z.string().regex(/^[A-Za-z0-9_-]+$/).default('sg'),
       ttlSeconds: positiveInt.default(60),
-      maxLifetimeSeconds: positiveInt.default(6 * 3600),
+      /** At most 30 days: Redis keeps revocation epochs 30 days past their last bump. */
+      maxLifetimeSeconds: positiveInt.max(30 * 24 * 3600).default(6 * 3600),
       boundToCredential: z.boolean().default(true),
       bindClientIp: z.boolean().default(false),
       cookie: z

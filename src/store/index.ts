@@ -1,0 +1,13 @@
+// Picks the store implementation from the `store` config section (validated in config/validate.ts).
+import type { Config } from '../config/schema.js';
+import { MemoryStore } from './memory-store.js';
+import { RedisStore } from './redis-store.js';
+import type { Store } from './store.js';
+
+export function createStore(storeConfig: Config['store']): Store {
+  return storeConfig.type === 'redis' ? new RedisStore(storeConfig.redis) : new MemoryStore();
+}
+
+export { MemoryStore } from './memory-store.js';
+export { RedisStore } from './redis-store.js';
+export type * from './store.js';

@@ -1,0 +1,336 @@
+// The embedded default store: everything in process memory. Semantics mirror RedisStore exactly
+// (same ordering, same expiry rules, same JSON round-trip of stored objects) so both run the same
+// contract suite (test/store/store-contract.ts).
+import type { Role } from '../decision/types.js';
+import type {
+  BlockType,
+  ConnectionEvent,
+  ConsumeProbe,
+  ConsumeResult,
+  Epochs,
+  OneTimeToken,
+  RegisteredStream,
+  Store,
+  Subscriber,
+} from './store.js';
+
+/** Largest page any list method returns, whatever the caller asks for. */
+export const MAX_PAGE_SIZE = 250;
+/** Connection events kept per stream (the oldest by timestamp are dropped first). */
+export const MAX_EVENTS_PER_STREAM = 10_000;
+
+/** Normalizes offset/size: integers, offset ≥ 0, 0 ≤ size ≤ MAX_PAGE_SIZE. */
+export function clampPage(offset: number, size: number): { offset: number; size: number } {
+  const o = Number.isFinite(offset) ? Math.max(0, Math.floor(offset)) : 0;
+  const s = Number.isFinite(size) ? Math.min(MAX_PAGE_SIZE, Math.max(0, Math.floor(size))) : 0;
+  return { offset: o, size: s };
+}
+
+/** UTF-8 byte order: what Redis uses for equal-score ZSET members, so both stores list alike. */
+export function byteCompare(a: string, b: string): number {
+  if (a === b) return 0;
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+/** The role of a subscriber created by a block (a combined block is filed as a player). */
+export function blockRole(type: BlockType): Role {
+  return type === 'publish' ? 'publish' : 'play';
+}
+
+/** Stored objects go through JSON like in Redis: callers get copies, undefined fields vanish. */
+const copy = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
+
+type TokenEntry = { app: string; token: OneTimeToken | null /* null = tombstone */; expiresAtMs: number };
+
+const SWEEP_INTERVAL_MS = 30_000;
+
+export class MemoryStore implements Store {
+  readonly kind = 'memory' as const;
+
+  // Keys are k(app, tokenId), k(app, streamId) or k(app, streamId, subscriberId).
+  private readonly tokens = new Map<string, TokenEntry>();
+  // stream → tokenIds (may hold stale ids; filtered on read)
+  private readonly tokenIndex = new Map<string, { app: string; ids: Set<string> }>();
+  private readonly subscribers = new Map<string, Map<string, Subscriber>>();
+  private readonly epochs = new Map<string, number>();
+  // subscriber → sessionId → expiresAt (caller's clock)
+  private readonly sessions = new Map<string, Map<string, number>>();
+  private readonly once = new Map<string, number>();
+  private readonly streams = new Map<string, RegisteredStream>();
+  private readonly events = new Map<string, ConnectionEvent[]>();
+  private readonly shared = new Map<string, { value: string; expiresAtMs: number }>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor() {
+    // Lazy checks keep answers right; the sweep only bounds memory. unref: never keeps node alive.
+    this.sweeper = setInterval(() => this.sweep(Date.now()), SWEEP_INTERVAL_MS);
+    this.sweeper.unref();
+  }
+
+  // --- one-time tokens -------------------------------------------------------------------
+
+  async saveToken(app: string, token: OneTimeToken): Promise<void> {
+    const key = k(app, token.tokenId);
+    const expiresAtMs = token.expireDate * 1000;
+    if (!(expiresAtMs > Date.now())) {
+      // Already expired: the store would forget it at once (as Redis does with a past PXAT).
+      this.tokens.delete(key);
+      return;
+    }
+    this.tokens.set(key, { app, token: copy(token), expiresAtMs });
+    const sk = k(app, token.streamId);
+    let idx = this.tokenIndex.get(sk);
+    if (!idx) this.tokenIndex.set(sk, (idx = { app, ids: new Set() }));
+    idx.ids.add(token.tokenId);
+  }
+
+  async consumeToken(app: string, probe: ConsumeProbe, nowMs: number, consume: boolean): Promise<ConsumeResult> {
+    const key = k(app, probe.tokenId);
+    const entry = this.liveToken(key);
+    if (!entry) return { outcome: 'missing' };
+    const t = entry.token;
+    if (!t) return { outcome: 'used' };
+    if (t.type !== probe.type) return { outcome: 'wrong_role' };
+    if (nowMs / 1000 >= t.expireDate) return { outcome: 'expired' };
+    if (probe.roomId !== undefined && probe.roomId !== null && probe.roomId !== '') {
+      // Room tokens are reusable for the room: checked, never consumed.
+      return t.roomId === probe.roomId ? { outcome: 'ok', token: copy(t) } : { outcome: 'wrong_stream' };
+    }
+    if (!probe.streamIds.includes(t.streamId)) return { outcome: 'wrong_stream' };
+    if (consume) {
+      // Keep a tombstone until the token's own expiry so a replay answers 'used'.
+      entry.token = null;
+      this.tokenIndex.get(k(app, t.streamId))?.ids.delete(t.tokenId);
+    }
+    return { outcome: 'ok', token: copy(t) };
+  }
+
+  async listTokens(app: string, streamId: string, offset: number, size: number): Promise<OneTimeToken[]> {
+    const page = clampPage(offset, size);
+    if (page.size === 0) return [];
+    const live = this.streamTokens(app, streamId);
+    live.sort((a, b) => a.expireDate - b.expireDate || byteCompare(a.tokenId, b.tokenId));
+    return live.slice(page.offset, page.offset + page.size).map(copy);
+  }
+
+  async revokeTokens(app: string, streamId: string): Promise<number> {
+    const live = this.streamTokens(app, streamId);
+    for (const t of live) this.tokens.delete(k(app, t.tokenId));
+    this.tokenIndex.delete(k(app, streamId));
+    this.bump(k(app, streamId));
+    return live.length;
+  }
+
+  // --- subscribers ---------------------------------------------------------------------
+
+  async putSubscriber(app: string, subscriber: Subscriber): Promise<void> {
+    this.subsOf(app, subscriber.streamId, true).set(subscriber.subscriberId, copy(subscriber));
+  }
+
+  async getSubscriber(app: string, streamId: string, subscriberId: string): Promise<Subscriber | null> {
+    const s = this.subsOf(app, streamId, false)?.get(subscriberId);
+    return s ? copy(s) : null;
+  }
+
+  async listSubscribers(app: string, streamId: string, offset: number, size: number): Promise<Subscriber[]> {
+    const page = clampPage(offset, size);
+    const subs = this.subsOf(app, streamId, false);
+    if (!subs || page.size === 0) return [];
+    const ids = [...subs.keys()].sort(byteCompare).slice(page.offset, page.offset + page.size);
+    return ids.map((id) => copy(subs.get(id)!));
+  }
+
+  async deleteSubscriber(app: string, streamId: string, subscriberId: string): Promise<boolean> {
+    const existed = this.subsOf(app, streamId, false)?.delete(subscriberId) ?? false;
+    this.bump(k(app, streamId, subscriberId));
+    return existed;
+  }
+
+  async deleteSubscribers(app: string, streamId: string): Promise<number> {
+    const subs = this.subsOf(app, streamId, false);
+    if (!subs) return 0;
+    for (const id of subs.keys()) this.bump(k(app, streamId, id));
+    this.subscribers.delete(k(app, streamId));
+    return subs.size;
+  }
+
+  async blockSubscriber(app: string, streamId: string, subscriberId: string, type: BlockType, untilMs: number): Promise<void> {
+    const subs = this.subsOf(app, streamId, true);
+    const s: Subscriber = subs.get(subscriberId) ?? {
+      subscriberId,
+      streamId,
+      type: blockRole(type),
+      concurrentConnectionsLimit: 1,
+      blockedUntilUnitTimeStampMs: 0,
+    };
+    const unblock = !(untilMs > 0);
+    s.blockedType = unblock ? null : type;
+    s.blockedUntilUnitTimeStampMs = unblock ? 0 : untilMs;
+    subs.set(subscriberId, s);
+    this.bump(k(app, streamId, subscriberId));
+  }
+
+  // --- revocation and sessions ----------------------------------------------------------
+
+  async getEpochs(app: string, streamId: string, subscriberId?: string): Promise<Epochs> {
+    return {
+      stream: this.epochs.get(k(app, streamId)) ?? 0,
+      subscriber: subscriberId === undefined ? 0 : (this.epochs.get(k(app, streamId, subscriberId)) ?? 0),
+    };
+  }
+
+  async touchSession(app: string, streamId: string, subscriberId: string, sessionId: string, ttlMs: number, limit: number, nowMs: number): Promise<boolean> {
+    const key = k(app, streamId, subscriberId);
+    let live = this.sessions.get(key);
+    if (!live) this.sessions.set(key, (live = new Map()));
+    for (const [id, exp] of live) if (exp <= nowMs) live.delete(id);
+    // limit ≤ 0 means "no limit" (same in the Redis script).
+    if (!live.has(sessionId) && limit > 0 && live.size >= limit) return false;
+    live.set(sessionId, nowMs + ttlMs);
+    return true;
+  }
+
+  async endSession(app: string, streamId: string, subscriberId: string, sessionId: string): Promise<void> {
+    const key = k(app, streamId, subscriberId);
+    const live = this.sessions.get(key);
+    if (!live) return;
+    live.delete(sessionId);
+    if (live.size === 0) this.sessions.delete(key);
+  }
+
+  // --- replay guard ---------------------------------------------------------------------
+
+  async markOnce(key: string, ttlMs: number): Promise<boolean> {
+    const now = Date.now();
+    const exp = this.once.get(key);
+    if (exp !== undefined && exp > now) return false;
+    this.once.set(key, now + ttlMs);
+    return true;
+  }
+
+  // --- stream registry --------------------------------------------------------------------
+
+  async registerStream(app: string, stream: RegisteredStream): Promise<void> {
+    this.streams.set(k(app, stream.streamId), copy(stream));
+  }
+
+  async getStream(app: string, streamId: string): Promise<RegisteredStream | null> {
+    const s = this.streams.get(k(app, streamId));
+    return s ? copy(s) : null;
+  }
+
+  async unregisterStream(app: string, streamId: string): Promise<boolean> {
+    return this.streams.delete(k(app, streamId));
+  }
+
+  // --- statistics -----------------------------------------------------------------------
+
+  async addConnectionEvent(app: string, event: ConnectionEvent): Promise<void> {
+    const key = k(app, event.streamId);
+    let list = this.events.get(key);
+    if (!list) this.events.set(key, (list = []));
+    // Sorted by timestamp, ties in arrival order: insert after the last event with ts ≤ this one.
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (list[mid]!.timestamp <= event.timestamp) lo = mid + 1;
+      else hi = mid;
+    }
+    list.splice(lo, 0, copy(event));
+    if (list.length > MAX_EVENTS_PER_STREAM) list.splice(0, list.length - MAX_EVENTS_PER_STREAM);
+  }
+
+  async listConnectionEvents(app: string, streamId: string, offset: number, size: number, subscriberId?: string): Promise<ConnectionEvent[]> {
+    const page = clampPage(offset, size);
+    const list = this.events.get(k(app, streamId));
+    if (!list || page.size === 0) return [];
+    const matching = subscriberId === undefined ? list : list.filter((e) => e.subscriberId === subscriberId);
+    return matching.slice(page.offset, page.offset + page.size).map(copy);
+  }
+
+  // --- shared cache ---------------------------------------------------------------------
+
+  async getShared(key: string): Promise<string | null> {
+    const e = this.shared.get(key);
+    if (!e) return null;
+    if (e.expiresAtMs <= Date.now()) {
+      this.shared.delete(key);
+      return null;
+    }
+    return e.value;
+  }
+
+  async setShared(key: string, value: string, ttlMs: number): Promise<void> {
+    this.shared.set(key, { value, expiresAtMs: Date.now() + ttlMs });
+  }
+
+  // --- lifecycle ------------------------------------------------------------------------
+
+  async ping(): Promise<void> {}
+
+  async close(): Promise<void> {
+    clearInterval(this.sweeper);
+  }
+
+  // --- internals ------------------------------------------------------------------------
+
+  private liveToken(key: string): TokenEntry | undefined {
+    const e = this.tokens.get(key);
+    if (e && e.expiresAtMs <= Date.now()) {
+      this.tokens.delete(key);
+      return undefined;
+    }
+    return e;
+  }
+
+  /** Live (unexpired, unconsumed) tokens of a stream; drops stale index entries on the way. */
+  private streamTokens(app: string, streamId: string): OneTimeToken[] {
+    const sk = k(app, streamId);
+    const ids = this.tokenIndex.get(sk)?.ids;
+    if (!ids) return [];
+    const out: OneTimeToken[] = [];
+    for (const id of ids) {
+      const t = this.liveToken(k(app, id))?.token;
+      // A token id re-saved for another stream leaves a stale entry here.
+      if (t && t.streamId === streamId) out.push(t);
+      else ids.delete(id);
+    }
+    if (ids.size === 0) this.tokenIndex.delete(sk);
+    return out;
+  }
+
+  private subsOf(app: string, streamId: string, create: true): Map<string, Subscriber>;
+  private subsOf(app: string, streamId: string, create: false): Map<string, Subscriber> | undefined;
+  private subsOf(app: string, streamId: string, create: boolean): Map<string, Subscriber> | undefined {
+    const key = k(app, streamId);
+    let subs = this.subscribers.get(key);
+    if (!subs && create) this.subscribers.set(key, (subs = new Map()));
+    return subs;
+  }
+
+  private bump(key: string): void {
+    this.epochs.set(key, (this.epochs.get(key) ?? 0) + 1);
+  }
+
+  private sweep(now: number): void {
+    for (const [key, e] of this.tokens) if (e.expiresAtMs <= now) this.tokens.delete(key);
+    for (const [key, { app, ids }] of this.tokenIndex) {
+      for (const id of ids) if (!this.tokens.has(k(app, id))) ids.delete(id);
+      if (ids.size === 0) this.tokenIndex.delete(key);
+    }
+    for (const [key, live] of this.sessions) {
+      for (const [id, exp] of live) if (exp <= now) live.delete(id);
+      if (live.size === 0) this.sessions.delete(key);
+    }
+    for (const [key, exp] of this.once) if (exp <= now) this.once.delete(key);
+    for (const [key, e] of this.shared) if (e.expiresAtMs <= now) this.shared.delete(key);
+  }
+}
+
+/** Composite map key, length-prefixed so no choice of ids can make two keys collide. */
+function k(...parts: string[]): string {
+  let out = '';
+  for (const p of parts) out += `${p.length}:${p}`;
+  return out;
+}

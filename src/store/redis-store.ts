@@ -1,0 +1,377 @@
+// The fleet store: Redis standalone, Sentinel or Cluster through ioredis.
+//
+// Key layout (P = keyPrefix; ids URI-encoded so no id can forge a brace or a separator):
+//   {P:app/stream}:…          everything about one stream shares this hash tag (one cluster slot),
+//                             so multi-key scripts and MGET never cross slots
+//   {P:app:t:tokenId}         a token, looked up by id alone (the probe may name the wrong stream)
+//   {P:app/stream}:tokens     ZSET tokenId by expireDate: list and revoke (pipelined single-key ops)
+//   P:once:key, P:shared:key  replay guard and shared cache, one slot each
+//
+// Failure model: no offline queue, a commandTimeout, few retries and a capped reconnect backoff, so
+// while Redis is down every call rejects fast with StoreUnavailableError (callers fail closed) and
+// the same instance recovers on its own when Redis is back. No raw ioredis error escapes.
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import type { Config } from '../config/schema.js';
+import { StoreUnavailableError } from '../errors.js';
+import { blockRole, clampPage, MAX_EVENTS_PER_STREAM } from './memory-store.js';
+import { SCRIPTS, type ScriptCommands } from './redis-scripts.js';
+import type {
+  BlockType,
+  ConnectionEvent,
+  ConsumeOutcome,
+  ConsumeProbe,
+  ConsumeResult,
+  Epochs,
+  OneTimeToken,
+  RegisteredStream,
+  Store,
+  Subscriber,
+} from './store.js';
+
+export type RedisStoreConfig = Config['store']['redis'];
+type Client = (Redis | Cluster) & ScriptCommands;
+
+/**
+ * Epoch keys outlive any grant: a bumped epoch that lapsed back to 0 could only revive grants
+ * older than this, and grants never live that long (session.maxLifetimeSeconds).
+ */
+const EPOCH_TTL_MS = 30 * 24 * 3600 * 1000;
+/** Reconnect backoff: fast first retries, then at most one attempt per second. */
+const retryDelay = (times: number): number => Math.min(50 * 2 ** Math.min(times, 5), 1000);
+const ZREM_CHUNK = 500;
+
+const hex = (s: string): string => Buffer.from(s, 'utf8').toString('hex');
+/** encodeURIComponent never emits `{`, `}`, `:` or `/`; '%%' marks the (lone-surrogate) fallback. */
+function enc(s: string): string {
+  try {
+    return encodeURIComponent(s);
+  } catch {
+    return `%%${hex(s)}`;
+  }
+}
+
+export class RedisStore implements Store {
+  readonly kind = 'redis' as const;
+  private readonly client: Client;
+  private readonly p: string;
+  private readonly timeoutMs: number;
+  private everReady = false;
+  private closed = false;
+  private lastError: unknown;
+  private readonly firstReady: Promise<void>;
+
+  constructor(cfg: RedisStoreConfig) {
+    this.p = cfg.keyPrefix;
+    this.timeoutMs = cfg.commandTimeoutMs;
+    const auth = cfg.password !== undefined ? { password: cfg.password } : {};
+    const conn: RedisOptions = {
+      ...auth,
+      commandTimeout: cfg.commandTimeoutMs,
+      connectTimeout: Math.max(1000, cfg.commandTimeoutMs),
+      maxRetriesPerRequest: 1,
+      // how long disconnect() waits for a socket to close before destroying it
+      disconnectTimeout: 200,
+    };
+    const behaviour = { enableOfflineQueue: false, enableAutoPipelining: true };
+    let client: Redis | Cluster;
+    if (cfg.cluster) {
+      const opts: ClusterOptions = {
+        ...behaviour,
+        clusterRetryStrategy: retryDelay,
+        slotsRefreshTimeout: Math.max(1000, cfg.commandTimeoutMs),
+        retryDelayOnFailover: 100,
+        retryDelayOnClusterDown: 100,
+        redisOptions: conn,
+      };
+      client = new Cluster(cfg.cluster, opts);
+    } else if (cfg.sentinels) {
+      client = new Redis({ ...conn, ...behaviour, retryStrategy: retryDelay, sentinelRetryStrategy: retryDelay, sentinels: cfg.sentinels, name: cfg.sentinelName ?? 'mymaster' });
+    } else {
+      client = new Redis(cfg.url ?? 'redis://127.0.0.1:6379', { ...conn, ...behaviour, retryStrategy: retryDelay });
+    }
+    for (const [name, def] of Object.entries(SCRIPTS)) client.defineCommand(name, def);
+    // Without a listener ioredis prints every connection error; the error reaches callers instead.
+    client.on('error', (err: unknown) => (this.lastError = err));
+    client.on('ready', () => (this.everReady = true));
+    this.firstReady = new Promise((resolve) => client.once('ready', () => resolve()));
+    this.client = client as Client;
+  }
+
+  // --- keys ---------------------------------------------------------------------------
+
+  private stream(app: string, streamId: string): string {
+    return `{${this.p}:${enc(app)}/${enc(streamId)}}`;
+  }
+  private tokenKey(app: string, tokenId: string): string {
+    return `{${this.p}:${enc(app)}:t:${enc(tokenId)}}`;
+  }
+  private subKeys(app: string, streamId: string): [subs: string, blk: string, idx: string] {
+    const s = this.stream(app, streamId);
+    return [`${s}:subs`, `${s}:blk`, `${s}:subidx`];
+  }
+  /** Subscriber epoch keys are this prefix + hex(subscriberId) (the Lua side builds them too). */
+  private subEpochPrefix(app: string, streamId: string): string {
+    return `${this.stream(app, streamId)}:ep:`;
+  }
+
+  // --- one-time tokens -------------------------------------------------------------------
+
+  async saveToken(app: string, token: OneTimeToken): Promise<void> {
+    const key = this.tokenKey(app, token.tokenId);
+    const expireAtMs = Math.ceil(token.expireDate * 1000);
+    await this.run('saveToken', async (c) => {
+      // Already expired: forget it (and any tombstone), like the memory store.
+      if (!(expireAtMs > Date.now())) return void (await c.del(key));
+      const e = String(token.expireDate);
+      await Promise.all([
+        c.sgSaveToken(key, token.streamId, token.type, e, token.roomId ?? '', JSON.stringify(token), expireAtMs),
+        c.sgIndexToken(`${this.stream(app, token.streamId)}:tokens`, e, token.tokenId),
+      ]);
+    });
+  }
+
+  async consumeToken(app: string, probe: ConsumeProbe, nowMs: number, consume: boolean): Promise<ConsumeResult> {
+    const res = (await this.run('consumeToken', (c) =>
+      c.sgConsumeToken(this.tokenKey(app, probe.tokenId), nowMs, consume ? '1' : '0', probe.type, probe.roomId ?? '', ...probe.streamIds),
+    )) as [ConsumeOutcome, string?];
+    const [outcome, json] = res;
+    if (outcome !== 'ok' || json === undefined) return { outcome };
+    const token = JSON.parse(json) as OneTimeToken;
+    if (consume && !probe.roomId) {
+      // The index lives in the stream's slot, so it cannot be in the script; lists skip stale ids.
+      this.client.zrem(`${this.stream(app, token.streamId)}:tokens`, token.tokenId).catch(() => {});
+    }
+    return { outcome, token };
+  }
+
+  async listTokens(app: string, streamId: string, offset: number, size: number): Promise<OneTimeToken[]> {
+    const page = clampPage(offset, size);
+    if (page.size === 0) return [];
+    const idx = `${this.stream(app, streamId)}:tokens`;
+    return this.run(
+      'listTokens',
+      async (c) => {
+        await c.zremrangebyscore(idx, '-inf', String(Date.now() / 1000));
+        // Consumed, revoked or moved tokens may linger in the index: drop them and re-read the
+        // window so pages stay contiguous.
+        for (let attempt = 0; ; attempt++) {
+          const ids = await c.zrange(idx, page.offset, page.offset + page.size - 1);
+          const found = (await Promise.all(ids.map((id) => c.sgReadToken(this.tokenKey(app, id), streamId)))) as (string | null)[];
+          const stale = ids.filter((_, i) => found[i] === null);
+          if (stale.length === 0 || attempt >= 4) {
+            return found.filter((j): j is string => j !== null).map((j) => JSON.parse(j) as OneTimeToken);
+          }
+          await c.zrem(idx, ...stale);
+        }
+      },
+      4,
+    );
+  }
+
+  async revokeTokens(app: string, streamId: string): Promise<number> {
+    const s = this.stream(app, streamId);
+    return this.run(
+      'revokeTokens',
+      async (c) => {
+        const ids = await c.zrange(`${s}:tokens`, 0, -1);
+        // Single-key deletes (pipelined by ioredis): tokens live in their own slots.
+        const deleted = (await Promise.all(ids.map((id) => c.sgRevokeToken(this.tokenKey(app, id), streamId)))) as number[];
+        for (let i = 0; i < ids.length; i += ZREM_CHUNK) await c.zrem(`${s}:tokens`, ...ids.slice(i, i + ZREM_CHUNK));
+        // Bump after deleting: a playback minted from a token consumed before this point is revoked.
+        await c.sgBumpEpoch(`${s}:ep`, EPOCH_TTL_MS);
+        return deleted.reduce((a, b) => a + b, 0);
+      },
+      4,
+    );
+  }
+
+  // --- subscribers ---------------------------------------------------------------------
+
+  async putSubscriber(app: string, subscriber: Subscriber): Promise<void> {
+    const { blockedType, blockedUntilUnitTimeStampMs, ...base } = subscriber;
+    const block = JSON.stringify({ blockedType, blockedUntilUnitTimeStampMs });
+    await this.run('putSubscriber', (c) =>
+      c.sgPutSubscriber(...this.subKeys(app, subscriber.streamId), subscriber.subscriberId, JSON.stringify(base), block),
+    );
+  }
+
+  async getSubscriber(app: string, streamId: string, subscriberId: string): Promise<Subscriber | null> {
+    const [subs, blk] = this.subKeys(app, streamId);
+    const r = (await this.run('getSubscriber', (c) => c.sgGetSubscriber(subs, blk, subscriberId))) as string[];
+    return r.length === 2 ? mergeSubscriber(r[0]!, r[1]!) : null;
+  }
+
+  async listSubscribers(app: string, streamId: string, offset: number, size: number): Promise<Subscriber[]> {
+    const page = clampPage(offset, size);
+    if (page.size === 0) return [];
+    const r = (await this.run('listSubscribers', (c) =>
+      c.sgListSubscribers(...this.subKeys(app, streamId), page.offset, page.offset + page.size - 1),
+    )) as string[];
+    const out: Subscriber[] = [];
+    for (let i = 0; i + 1 < r.length; i += 2) out.push(mergeSubscriber(r[i]!, r[i + 1]!));
+    return out;
+  }
+
+  async deleteSubscriber(app: string, streamId: string, subscriberId: string): Promise<boolean> {
+    const epoch = this.subEpochPrefix(app, streamId) + hex(subscriberId);
+    const n = await this.run('deleteSubscriber', (c) => c.sgDeleteSubscriber(...this.subKeys(app, streamId), epoch, subscriberId, EPOCH_TTL_MS));
+    return n === 1;
+  }
+
+  async deleteSubscribers(app: string, streamId: string): Promise<number> {
+    const prefix = this.subEpochPrefix(app, streamId);
+    return (await this.run('deleteSubscribers', (c) => c.sgDeleteSubscribers(...this.subKeys(app, streamId), prefix, EPOCH_TTL_MS))) as number;
+  }
+
+  async blockSubscriber(app: string, streamId: string, subscriberId: string, type: BlockType, untilMs: number): Promise<void> {
+    const unblock = !(untilMs > 0);
+    const created = { subscriberId, streamId, type: blockRole(type), concurrentConnectionsLimit: 1 };
+    const block = JSON.stringify({ blockedType: unblock ? null : type, blockedUntilUnitTimeStampMs: unblock ? 0 : untilMs });
+    const epoch = this.subEpochPrefix(app, streamId) + hex(subscriberId);
+    await this.run('blockSubscriber', (c) =>
+      c.sgBlockSubscriber(...this.subKeys(app, streamId), epoch, subscriberId, JSON.stringify(created), block, EPOCH_TTL_MS),
+    );
+  }
+
+  // --- revocation and sessions ----------------------------------------------------------
+
+  async getEpochs(app: string, streamId: string, subscriberId?: string): Promise<Epochs> {
+    const streamKey = `${this.stream(app, streamId)}:ep`;
+    if (subscriberId === undefined) {
+      const v = await this.run('getEpochs', (c) => c.get(streamKey));
+      return { stream: Number(v ?? 0), subscriber: 0 };
+    }
+    const subKey = this.subEpochPrefix(app, streamId) + hex(subscriberId);
+    const [s, u] = await this.run('getEpochs', (c) => c.mget(streamKey, subKey));
+    return { stream: Number(s ?? 0), subscriber: Number(u ?? 0) };
+  }
+
+  async touchSession(app: string, streamId: string, subscriberId: string, sessionId: string, ttlMs: number, limit: number, nowMs: number): Promise<boolean> {
+    const key = `${this.stream(app, streamId)}:sess:${hex(subscriberId)}`;
+    const ttl = Math.max(1, Math.ceil(ttlMs));
+    const r = await this.run('touchSession', (c) => c.sgTouchSession(key, sessionId, Math.floor(nowMs), ttl, Math.floor(limit)));
+    return r === 1;
+  }
+
+  async endSession(app: string, streamId: string, subscriberId: string, sessionId: string): Promise<void> {
+    const key = `${this.stream(app, streamId)}:sess:${hex(subscriberId)}`;
+    await this.run('endSession', (c) => c.zrem(key, sessionId));
+  }
+
+  // --- replay guard ---------------------------------------------------------------------
+
+  async markOnce(key: string, ttlMs: number): Promise<boolean> {
+    const ttl = Math.max(1, Math.ceil(ttlMs));
+    const r = await this.run('markOnce', (c) => c.set(`${this.p}:once:${enc(key)}`, '1', 'PX', ttl, 'NX'));
+    return r === 'OK';
+  }
+
+  // --- stream registry --------------------------------------------------------------------
+
+  async registerStream(app: string, stream: RegisteredStream): Promise<void> {
+    await this.run('registerStream', (c) => c.set(`${this.stream(app, stream.streamId)}:reg`, JSON.stringify(stream)));
+  }
+
+  async getStream(app: string, streamId: string): Promise<RegisteredStream | null> {
+    const v = await this.run('getStream', (c) => c.get(`${this.stream(app, streamId)}:reg`));
+    return v === null ? null : (JSON.parse(v) as RegisteredStream);
+  }
+
+  async unregisterStream(app: string, streamId: string): Promise<boolean> {
+    return (await this.run('unregisterStream', (c) => c.del(`${this.stream(app, streamId)}:reg`))) === 1;
+  }
+
+  // --- statistics -----------------------------------------------------------------------
+
+  async addConnectionEvent(app: string, event: ConnectionEvent): Promise<void> {
+    const s = this.stream(app, event.streamId);
+    // '-' (not a hex digit) marks "no subscriber", so no subscriber filter can match it.
+    const sub = typeof event.subscriberId === 'string' ? hex(event.subscriberId) : '-';
+    await this.run('addConnectionEvent', (c) => c.sgAddEvent(`${s}:ev`, `${s}:evseq`, String(event.timestamp), sub, JSON.stringify(event), MAX_EVENTS_PER_STREAM));
+  }
+
+  async listConnectionEvents(app: string, streamId: string, offset: number, size: number, subscriberId?: string): Promise<ConnectionEvent[]> {
+    const page = clampPage(offset, size);
+    if (page.size === 0) return [];
+    const filter = subscriberId === undefined ? ['0', ''] : ['1', hex(subscriberId)];
+    const members = (await this.run('listConnectionEvents', (c) => c.sgListEvents(`${this.stream(app, streamId)}:ev`, page.offset, page.size, ...filter))) as string[];
+    // member = 16-digit sequence | hex subscriber | json
+    return members.map((m) => JSON.parse(m.slice(m.indexOf('|', 17) + 1)) as ConnectionEvent);
+  }
+
+  // --- shared cache ---------------------------------------------------------------------
+
+  async getShared(key: string): Promise<string | null> {
+    return this.run('getShared', (c) => c.get(`${this.p}:shared:${enc(key)}`));
+  }
+
+  async setShared(key: string, value: string, ttlMs: number): Promise<void> {
+    const ttl = Math.max(1, Math.ceil(ttlMs));
+    await this.run('setShared', (c) => c.set(`${this.p}:shared:${enc(key)}`, value, 'PX', ttl));
+  }
+
+  // --- lifecycle ------------------------------------------------------------------------
+
+  async ping(): Promise<void> {
+    await this.run('ping', (c) => c.ping());
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    let timer: NodeJS.Timeout | undefined;
+    let quit = false;
+    try {
+      // QUIT lets in-flight replies arrive; bounded, then the socket is dropped.
+      await Promise.race([this.client.quit().then(() => (quit = true)), new Promise((r) => (timer = setTimeout(r, this.timeoutMs)))]);
+    } catch {
+      // not connected: nothing to say goodbye to
+    } finally {
+      clearTimeout(timer);
+      // Not after a clean QUIT: ioredis would arm a 2 s timer waiting for an already closed socket.
+      if (!quit) this.client.disconnect();
+    }
+  }
+
+  // --- internals ------------------------------------------------------------------------
+
+  /**
+   * Runs one store operation of at most `rounds` sequential round trips under a deadline, and
+   * turns every failure into StoreUnavailableError. Before the first connection it waits for
+   * it (within the deadline); after a connection loss it fails at once until ioredis reconnects.
+   */
+  private async run<T>(what: string, op: (c: Client) => Promise<T>, rounds = 1): Promise<T> {
+    if (this.closed) throw new StoreUnavailableError('the Redis store is closed');
+    let timer: NodeJS.Timeout | undefined;
+    const budget = this.timeoutMs * rounds + 50;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new StoreUnavailableError(`Redis did not answer ${what} within ${budget} ms`)), budget);
+    });
+    try {
+      return await Promise.race([this.whenReady().then(() => op(this.client)), deadline]);
+    } catch (err) {
+      if (err instanceof StoreUnavailableError) throw err;
+      throw new StoreUnavailableError(`Redis ${what} failed: ${describe(err)}`, { cause: err });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private whenReady(): Promise<void> {
+    const status = this.client.status;
+    if (status === 'ready') return Promise.resolve();
+    if (!this.everReady && (status === 'wait' || status === 'connecting' || status === 'connect' || status === 'reconnecting')) {
+      return this.firstReady;
+    }
+    const why = this.lastError === undefined ? '' : `: ${describe(this.lastError)}`;
+    return Promise.reject(new StoreUnavailableError(`Redis is not connected (${status})${why}`));
+  }
+}
+
+function mergeSubscriber(base: string, block: string): Subscriber {
+  return { ...(JSON.parse(base) as Subscriber), ...(block ? (JSON.parse(block) as Partial<Subscriber>) : {}) };
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
