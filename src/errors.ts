@@ -33,6 +33,7 @@ export const Reason = {
   storeUnavailable: 'store_unavailable',
   originUnavailable: 'origin_unavailable',
   originTimeout: 'origin_timeout',
+  manifestTooLarge: 'manifest_too_large',
   appNotFound: 'app_not_found',
 } as const;
 export type ReasonCode = (typeof Reason)[keyof typeof Reason];

@@ -8,6 +8,7 @@ import { compileApps, type AppRuntime } from './decision/policy.js';
 import { compileCidrs } from './request/client-ip.js';
 import { createOriginPool } from './proxy/forward.js';
 import { instrumentStore } from './store/instrumented-store.js';
+import { PlaybackSessions } from './session/playback-sessions.js';
 
 export interface Runtime {
   config: Config;
@@ -19,11 +20,15 @@ export interface Runtime {
   metrics: Metrics;
   isTrustedProxy: (ip: string) => boolean;
   isPanelClient: (ip: string) => boolean;
+  sessions: PlaybackSessions;
 }
 
 export function createRuntime(config: Config, deps: { store: Store; log: Logger; metrics: Metrics }): Runtime {
   const store = instrumentStore(deps.store, deps.metrics);
+  const sessions = new PlaybackSessions(config.session, store);
+  if (sessions.ephemeralKey) deps.log.warn('session.secrets is empty: playback grants are signed with a random key and verify on this replica only');
   return {
+    sessions,
     config,
     apps: compileApps(config, store),
     store,

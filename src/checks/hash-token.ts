@@ -27,11 +27,11 @@ export function checkHashToken(token: string, ctx: RequestContext, policy: HashP
   if (token.length !== HASH_HEX_LENGTH) return INVALID;
   const given = Buffer.from(token, 'utf8');
   if (given.length !== HASH_HEX_LENGTH) return INVALID;
-  let match = false;
+  let matched: string | undefined;
   // Check every candidate (no early exit) so timing does not reveal which candidate matched.
   for (const streamId of ctx.streamIds) {
     const expected = Buffer.from(hashToken(streamId, ctx.role, secret), 'utf8');
-    if (timingSafeEqual(given, expected)) match = true;
+    if (timingSafeEqual(given, expected) && matched === undefined) matched = streamId;
   }
-  return match ? { ok: true } : INVALID;
+  return matched !== undefined ? { ok: true, streamId: matched } : INVALID;
 }

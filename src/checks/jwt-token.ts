@@ -145,7 +145,7 @@ export function createJwtCheck(policy: JwtPolicy, store: Store, options: JwtChec
       const roomPlay = ctx.role === 'play' && claims.type === 'publish' && ctx.credentials.roomId !== undefined && claims.streamId === ctx.credentials.roomId;
       if (!roomPlay) return fail(Reason.tokenWrongRole);
     }
-    return { ok: true, expiresAt: claims.exp !== undefined ? claims.exp * 1000 : undefined };
+    return { ok: true, expiresAt: claims.exp !== undefined ? claims.exp * 1000 : undefined, streamId: claims.streamId };
   }
 
   return {

@@ -26,7 +26,7 @@ export async function checkOneTimeToken(token: string, ctx: RequestContext, stor
     throw err;
   }
   if (result.outcome !== 'ok') return { ok: false, status: 401, reason: REASONS[result.outcome] ?? Reason.tokenInvalid };
-  return { ok: true, expiresAt: result.token ? result.token.expireDate * 1000 : undefined };
+  return { ok: true, expiresAt: result.token ? result.token.expireDate * 1000 : undefined, streamId: result.token?.streamId };
 }
 
 /**

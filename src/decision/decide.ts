@@ -11,9 +11,12 @@ import { checkTotpSubscriber } from '../checks/totp-subscriber.js';
 import { checkSubscriberNotBlocked } from '../checks/subscriber-block.js';
 import { checkPublisherIp } from '../checks/publisher-ip.js';
 import { checkRegisteredStream, type StreamRegistry } from '../checks/registered-stream.js';
+import type { PlaybackSessions } from '../session/playback-sessions.js';
 
 export interface DecideDeps {
   store: Store;
+  /** Playback sessions: a request carrying a grant is decided by it (no other credential needed). */
+  sessions?: PlaybackSessions | undefined;
   /** Where "registered stream" is asked when acceptUndefinedStreams is off (publish only). */
   registry?: StreamRegistry | undefined;
 }
@@ -44,6 +47,8 @@ async function tokenFactor(ctx: RequestContext, rt: RoleRuntime, store: Store): 
 }
 
 export async function decide(ctx: RequestContext, rt: RoleRuntime, deps: DecideDeps): Promise<Decision> {
+  // A playback grant stands for the credential that opened the session: segments are pure CPU.
+  if (ctx.credentials.grant && deps.sessions && !rt.open) return deps.sessions.authorize(ctx, ctx.credentials.grant);
   try {
     if (rt.allowedIp) {
       const ip = checkPublisherIp(ctx, rt.allowedIp);
@@ -78,14 +83,16 @@ export async function decide(ctx: RequestContext, rt: RoleRuntime, deps: DecideD
     }
     const factors: Via[] = [];
     let expiresAt: number | undefined;
+    let streamId: string | undefined;
     if (rt.tokenFactor) {
       const t = await tokenFactor(ctx, rt, deps.store);
       if (!t.ok) return { allow: false, status: t.status, reason: t.reason };
       factors.push(t.via ?? 'oneTimeToken');
       expiresAt = t.expiresAt;
+      streamId = t.streamId;
     }
     if (totpPassed) factors.push('totp');
-    return { allow: true, via: factors[0] ?? 'open', factors, subscriberId, expiresAt };
+    return { allow: true, via: factors[0] ?? 'open', factors, subscriberId, expiresAt, streamId };
   } catch (err) {
     if (err instanceof StoreUnavailableError) return { allow: false, status: 503, reason: Reason.storeUnavailable };
     throw err;

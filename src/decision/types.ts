@@ -56,6 +56,11 @@ export interface Allow {
   subscriberId?: string | undefined;
   /** Earliest expiry (ms) of the credentials used; undefined when none expires (hash, open). */
   expiresAt?: number | undefined;
+  /**
+   * The stream the credential authorized (one of ctx.streamIds). Grants are minted for this one,
+   * not for the parser's first reading of an ambiguous file name.
+   */
+  streamId?: string | undefined;
 }
 
 export interface Deny {
@@ -69,5 +74,11 @@ export type Decision = Allow | Deny;
 
 /** Result of a single check: checks are small and one file each (src/checks/). */
 export type CheckResult =
-  | { ok: true; expiresAt?: number | undefined; subscriberId?: string | undefined }
+  | {
+      ok: true;
+      expiresAt?: number | undefined;
+      subscriberId?: string | undefined;
+      /** The stream the credential names (one of ctx.streamIds), when it names one. */
+      streamId?: string | undefined;
+    }
   | { ok: false; status: 401 | 403 | 503; reason: ReasonCode };

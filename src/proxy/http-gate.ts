@@ -9,9 +9,10 @@ import { readCredentials, stripCredentials } from '../request/credentials.js';
 import { buildContext, clientIpOf, forwardedFor, roleForMethod } from '../request/context.js';
 import { decide } from '../decision/decide.js';
 import { recordDecision } from '../decision/record.js';
-import type { Decision, FileKind, RequestContext, Role } from '../decision/types.js';
+import type { Allow, FileKind, RequestContext, Role } from '../decision/types.js';
 import type { AppRuntime } from '../decision/policy.js';
-import { forward, upstreamHeaders } from './forward.js';
+import { forward, upstreamHeaders, type ForwardRequest } from './forward.js';
+import { serveRewrittenManifest } from './manifest-response.js';
 import { sendDeny } from './respond.js';
 import { handleVerify } from '../verify/verify-endpoint.js';
 
@@ -38,11 +39,11 @@ async function handle(rt: Runtime, req: IncomingMessage, res: ServerResponse): P
   if (route.area === 'root') {
     // The origin's dashboard and root API: only for panel clients (default: nobody).
     if (!rt.isPanelClient(clientIpOf(rt, req))) return sendDeny(res, 403, Reason.routeDenied);
-    return pass(rt, req, res, canonical.path, canonical.rawQuery, false);
+    return pass(rt, req, res, canonical.path, canonical.rawQuery, { strip: false });
   }
   const app = rt.apps.get(route.app);
   if (!app) {
-    if (rt.isPanelClient(clientIpOf(rt, req))) return pass(rt, req, res, canonical.path, canonical.rawQuery, false);
+    if (rt.isPanelClient(clientIpOf(rt, req))) return pass(rt, req, res, canonical.path, canonical.rawQuery, { strip: false });
     return sendDeny(res, 404, Reason.appNotFound);
   }
 
@@ -50,19 +51,19 @@ async function handle(rt: Runtime, req: IncomingMessage, res: ServerResponse): P
     case 'websocket':
       // Only the configured signalling path is special; `/{app}/play.html` and friends are static.
       if (route.name === app.config.websocketPath) return sendDeny(res, 403, Reason.routeDenied);
-      return pass(rt, req, res, canonical.path, canonical.rawQuery, false);
+      return pass(rt, req, res, canonical.path, canonical.rawQuery, { strip: false });
     case 'static':
       // Files of an app outside /streams/ (play.html, assets) pass unchecked, as in Ant Media.
-      return pass(rt, req, res, canonical.path, canonical.rawQuery, false);
+      return pass(rt, req, res, canonical.path, canonical.rawQuery, { strip: false });
     case 'rest':
       // Answered by the management API and the REST filter; never forwarded unfiltered.
       return sendDeny(res, 403, Reason.routeDenied);
     case 'streams': {
-      if (method === 'OPTIONS') return pass(rt, req, res, canonical.path, canonical.rawQuery, false);
+      if (method === 'OPTIONS') return pass(rt, req, res, canonical.path, canonical.rawQuery, { strip: false });
       if (method !== 'GET' && method !== 'HEAD') return sendDeny(res, 405, Reason.methodNotAllowed, { allow: 'GET, HEAD, OPTIONS' });
       if (route.kind === null) {
         // A file that belongs to no stream cannot be authorized: pass only when play is open.
-        if (app.play.open) return pass(rt, req, res, canonical.path, canonical.rawQuery, false);
+        if (app.play.open) return pass(rt, req, res, canonical.path, canonical.rawQuery, { strip: false });
         return sendDeny(res, 400, Reason.streamUnrecognized);
       }
       return gated(rt, app, req, res, canonical, 'play', route.kind, route.streamIds);
@@ -90,26 +91,57 @@ async function gated(
 ): Promise<void> {
   const startedAt = performance.now();
   const credentials = readCredentials(canonical.rawQuery, rt.config.session.param);
+  // The grant cookie stands in for a credential only when the URL brings none of its own
+  // (a new token in the URL starts a new playback).
+  if (!credentials.grant && !credentials.token && !credentials.subscriberCode && kind !== 'ingest') {
+    credentials.grant = rt.sessions.cookieGrant(req.headers.cookie);
+  }
   const ctx = buildContext({ app: app.name, streamIds, role, kind, clientIp: clientIpOf(rt, req), credentials, method: req.method ?? 'GET' });
-  const decision = await decide(ctx, app[role], { store: rt.store });
+  const decision = await decide(ctx, app[role], { store: rt.store, sessions: rt.sessions });
   recordDecision(rt, 'proxy', ctx, decision, startedAt);
   if (!decision.allow) return sendDeny(res, decision.status, decision.reason);
-  return allowed(rt, req, res, canonical, ctx, decision);
+  return allowed(rt, app, req, res, canonical, ctx, decision);
 }
 
-function allowed(rt: Runtime, req: IncomingMessage, res: ServerResponse, canonical: { path: string; rawQuery: string }, _ctx: RequestContext, _d: Decision): void {
-  pass(rt, req, res, canonical.path, canonical.rawQuery, rt.config.origin.stripCredentials);
-}
-
-function pass(rt: Runtime, req: IncomingMessage, res: ServerResponse, path: string, rawQuery: string, strip: boolean): void {
+/** Manifests and whole files open (or renew) a playback session; segments just pass. */
+async function allowed(rt: Runtime, app: AppRuntime, req: IncomingMessage, res: ServerResponse, canonical: { path: string; rawQuery: string }, ctx: RequestContext, d: Allow): Promise<void> {
+  const opensSession = ctx.role === 'play' && (ctx.kind === 'manifest' || ctx.kind === 'file') && req.method === 'GET' && !app.play.open;
+  if (!opensSession) return pass(rt, req, res, canonical.path, canonical.rawQuery, { strip: rt.config.origin.stripCredentials });
+  const issued = await rt.sessions.issue(ctx, d, app.name);
+  if (!issued.allow) return sendDeny(res, issued.status, issued.reason);
+  const extraHeaders: Record<string, string | string[]> = {};
+  if (issued.cookie) extraHeaders['set-cookie'] = issued.cookie;
+  if (ctx.kind === 'file') return pass(rt, req, res, canonical.path, canonical.rawQuery, { strip: rt.config.origin.stripCredentials, extraHeaders });
   if (!rt.pool) return sendDeny(res, 502, Reason.originUnavailable);
+  const fwd = forwardedFor(rt, req);
+  const status = await serveRewrittenManifest(rt.pool, upstreamRequest(rt, req, canonical.path, canonical.rawQuery, true), req, res, {
+    param: rt.config.session.param,
+    grant: issued.value,
+    clientOrigin: `${fwd.proto}://${fwd.host ?? 'localhost'}`,
+    path: canonical.path,
+    maxBytes: rt.config.limits.maxManifestBytes,
+    extraHeaders,
+  });
+  rt.metrics.origin.labels(`${Math.floor(status / 100)}xx`).inc();
+}
+
+function upstreamRequest(rt: Runtime, req: IncomingMessage, path: string, rawQuery: string, strip: boolean): ForwardRequest {
   const query = strip ? stripCredentials(rawQuery, rt.config.session.param) : rawQuery;
   const method = req.method ?? 'GET';
   const hasBody = method !== 'GET' && method !== 'HEAD' && (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined);
-  forward(
-    rt.pool,
-    { method, path: query ? `${path}?${query}` : path, headers: upstreamHeaders(req.headers, forwardedFor(rt, req)), body: hasBody ? req : null },
-    res,
-    { onDone: (status) => rt.metrics.origin.labels(status ? `${Math.floor(status / 100)}xx` : 'error').inc() },
-  );
+  return {
+    method,
+    path: query ? `${path}?${query}` : path,
+    // The grant cookie is streamgate's own: the origin never sees it.
+    headers: upstreamHeaders(req.headers, forwardedFor(rt, req), rt.sessions.withoutGrantCookie),
+    body: hasBody ? req : null,
+  };
+}
+
+function pass(rt: Runtime, req: IncomingMessage, res: ServerResponse, path: string, rawQuery: string, opts: { strip: boolean; extraHeaders?: Record<string, string | string[]> }): void {
+  if (!rt.pool) return sendDeny(res, 502, Reason.originUnavailable);
+  forward(rt.pool, upstreamRequest(rt, req, path, rawQuery, opts.strip), res, {
+    responseHeaders: opts.extraHeaders,
+    onDone: (status) => rt.metrics.origin.labels(status ? `${Math.floor(status / 100)}xx` : 'error').inc(),
+  });
 }
