@@ -87,15 +87,28 @@ export async function handleVerify(rt: Runtime, req: IncomingMessage, res: Serve
 
   const startedAt = performance.now();
   const credentials = readCredentials(canonical.rawQuery, rt.config.session.param);
+  // nginx passes the client's Cookie header on the subrequest: the grant cookie opens segments.
+  if (!credentials.grant && !credentials.token && !credentials.subscriberCode && kind !== 'ingest') {
+    credentials.grant = rt.sessions.cookieGrant(first(req.headers.cookie));
+  }
   const ctx = buildContext({ app: app.name, streamIds, role, kind, clientIp: clientIpOf(rt, req), credentials, method });
-  const decision = await decide(ctx, app[role], { store: rt.store });
+  const decision = await decide(ctx, app[role], { store: rt.store, sessions: rt.sessions });
   recordDecision(rt, 'verify', ctx, decision, startedAt);
   if (!decision.allow) return deny(decision.status, decision.reason);
-  return allow(res, app.name, ctx.streamId, role, decision.subscriberId);
+  const headers: Record<string, string> = {};
+  // Nothing can be rewritten here (nginx serves the body): the grant travels as a cookie
+  // (nginx: auth_request_set $c $upstream_http_set_cookie; add_header Set-Cookie $c;) and in a header.
+  if (role === 'play' && (kind === 'manifest' || kind === 'file') && method === 'GET' && !app.play.open) {
+    const issued = await rt.sessions.issue(ctx, decision, app.name);
+    if (!issued.allow) return deny(issued.status, issued.reason);
+    if (issued.cookie) headers['set-cookie'] = issued.cookie;
+    headers['x-streamgate-grant'] = issued.value;
+  }
+  return allow(res, app.name, decision.streamId ?? ctx.streamId, role, decision.subscriberId, headers);
 }
 
-function allow(res: ServerResponse, app: string, streamId: string, role: Role, subscriberId?: string): void {
-  const headers: Record<string, string> = { 'x-streamgate-app': app, 'x-streamgate-role': role };
+function allow(res: ServerResponse, app: string, streamId: string, role: Role, subscriberId?: string, extra: Record<string, string> = {}): void {
+  const headers: Record<string, string> = { 'x-streamgate-app': app, 'x-streamgate-role': role, ...extra };
   if (streamId) headers['x-streamgate-stream'] = streamId;
   if (subscriberId) headers['x-streamgate-subscriber'] = subscriberId;
   sendJson(res, 200, { result: 'allow' }, headers);

@@ -1,0 +1,199 @@
+// /verify: the auth_request / ForwardAuth / ext_authz contract, then a real nginx using it.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { startTestOrigin, type TestOrigin } from '../helpers/origin.js';
+import { startTestGate, HASH_SECRET, JWT_SECRET } from '../helpers/gate.js';
+import type { RunningGate } from '../../src/server.js';
+import { hashToken } from '../../src/checks/hash-token.js';
+import { mintStreamJwt } from '../../src/checks/mint-jwt.js';
+import { newTokenId } from '../../src/checks/one-time-token.js';
+
+const apps = {
+  LiveApp: {
+    play: { oneTimeToken: true, hash: { enabled: true, secret: HASH_SECRET }, jwt: { enabled: true, secret: JWT_SECRET } },
+    publish: { hash: { enabled: true, secret: HASH_SECRET }, allowedCIDRs: ['10.0.0.0/8', '2001:db8::/32'] },
+  },
+};
+
+async function verify(gate: RunningGate, headers: Record<string, string>, query = '') {
+  const r = await request(`${gate.url}/verify${query}`, { headers });
+  const text = await r.body.text();
+  return { status: r.statusCode, headers: r.headers, reason: text ? (JSON.parse(text) as { reason?: string }).reason : undefined };
+}
+
+describe('/verify', () => {
+  let gate: RunningGate;
+  before(async () => {
+    gate = await startTestGate({ session: { secrets: ['verify-session-secret-0123456789abcdef'] }, apps });
+  });
+  after(async () => gate.close());
+
+  const hash = hashToken('stream1', 'play', HASH_SECRET);
+
+  test('200 with identity headers for every original-URI dialect', async () => {
+    for (const h of [
+      { 'x-original-uri': `/LiveApp/streams/stream1.m3u8?token=${hash}` }, // nginx
+      { 'x-forwarded-uri': `/LiveApp/streams/stream1000000001.ts?token=${hash}`, 'x-forwarded-method': 'GET' }, // Traefik
+      { 'x-original-url': `https://cdn.example/LiveApp/streams/stream1.mp4?token=${hash}`, 'x-original-method': 'GET' }, // ingress-nginx
+    ]) {
+      const r = await verify(gate, h);
+      assert.equal(r.status, 200, JSON.stringify(h));
+      assert.equal(r.headers['x-streamgate-stream'], 'stream1');
+      assert.equal(r.headers['x-streamgate-role'], 'play');
+    }
+  });
+
+  test('401 for missing or bad credentials, 403 for everything else — never 400/404', async () => {
+    const cases: [Record<string, string>, number, string, string?][] = [
+      [{ 'x-original-uri': '/LiveApp/streams/stream1.m3u8' }, 401, 'token_missing'],
+      [{ 'x-original-uri': `/LiveApp/streams/stream10.m3u8?token=${hash}` }, 401, 'token_invalid'],
+      [{ 'x-original-uri': '/LiveApp/streams/stream1__/../stream2.m3u8' }, 403, 'path_invalid'],
+      [{ 'x-original-uri': '/Nope/streams/stream1.m3u8' }, 403, 'app_not_found'],
+      [{ 'x-original-uri': '/LiveApp/streams/cover.jpg' }, 403, 'stream_unrecognized'],
+      [{}, 403, 'path_invalid'],
+      [{ 'x-original-uri': `/LiveApp/streams/stream1.m3u8?token=${hash}` }, 403, 'route_denied', '?role=admin'],
+    ];
+    for (const [h, status, reason, q] of cases) {
+      const r = await verify(gate, h, q);
+      assert.equal(r.status, status, JSON.stringify(h));
+      assert.equal(r.reason, reason, JSON.stringify(h));
+    }
+  });
+
+  test('?role=publish selects the role; publisher CIDRs apply to the forwarded client IP', async () => {
+    const pub = hashToken('cam1', 'publish', HASH_SECRET);
+    const uri = { 'x-original-uri': `/LiveApp/whip/cam1?token=${pub}` };
+    assert.equal((await verify(gate, { ...uri, 'x-real-ip': '10.1.2.3' }, '?role=publish')).status, 200);
+    assert.equal((await verify(gate, { ...uri, 'x-forwarded-for': '2001:db8::7' }, '?role=publish')).status, 200);
+    const r = await verify(gate, { ...uri, 'x-real-ip': '192.0.2.1' }, '?role=publish');
+    assert.equal(r.status, 403);
+    assert.equal(r.reason, 'ip_not_allowed');
+    // A play token is not a publish token.
+    assert.equal((await verify(gate, { 'x-original-uri': `/LiveApp/whip/cam1?token=${hash}`, 'x-real-ip': '10.1.2.3' }, '?role=publish')).reason, 'token_invalid');
+  });
+
+  test('one-time tokens: a HEAD probe does not consume, the GET does, once', async () => {
+    const t = { tokenId: newTokenId(), streamId: 'stream1', type: 'play' as const, expireDate: Math.floor(Date.now() / 1000) + 60 };
+    await gate.runtime.store.saveToken('LiveApp', t);
+    const uri = `/LiveApp/streams/stream1.m3u8?token=${t.tokenId}`;
+    assert.equal((await verify(gate, { 'x-original-uri': uri, 'x-original-method': 'HEAD' })).status, 200);
+    assert.equal((await verify(gate, { 'x-original-uri': uri })).status, 200);
+    assert.equal((await verify(gate, { 'x-original-uri': uri })).reason, 'token_used');
+  });
+
+  test('a manifest allow sets the grant cookie that then opens segments', async () => {
+    const jwt = await mintStreamJwt(JWT_SECRET, { streamId: 'stream1', type: 'play', exp: Math.floor(Date.now() / 1000) + 60 });
+    const r = await verify(gate, { 'x-original-uri': `/LiveApp/streams/stream1_adaptive.m3u8?token=${jwt}` });
+    assert.equal(r.status, 200);
+    const cookie = String(r.headers['set-cookie']).split(';')[0]!;
+    assert.match(cookie, /^sg_grant=v1\./);
+    assert.equal((await verify(gate, { 'x-original-uri': '/LiveApp/streams/stream1_240p300kbps000000003.ts', cookie })).status, 200);
+    assert.equal((await verify(gate, { 'x-original-uri': '/LiveApp/streams/stream10000000003.ts', cookie })).reason, 'token_wrong_stream');
+  });
+
+  test('an untrusted caller learns nothing', async () => {
+    const strict = await startTestGate({ trustedProxies: [], apps });
+    try {
+      const r = await verify(strict, { 'x-original-uri': `/LiveApp/streams/stream1.m3u8?token=${hash}` });
+      assert.equal(r.status, 403);
+      assert.equal(r.reason, 'route_denied');
+    } finally {
+      await strict.close();
+    }
+  });
+});
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+
+describe('nginx auth_request in front of the origin', { skip: existsSync('/usr/sbin/nginx') ? false : 'nginx not installed' }, () => {
+  let origin: TestOrigin;
+  let gate: RunningGate;
+  let nginx: ChildProcess;
+  let dir: string;
+  let base: string;
+
+  before(async () => {
+    origin = await startTestOrigin();
+    gate = await startTestGate({ apps });
+    dir = mkdtempSync(join(tmpdir(), 'sg-nginx-'));
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    const conf = `
+daemon off; worker_processes 1; pid ${dir}/nginx.pid; error_log ${dir}/error.log;
+events { worker_connections 256; }
+http {
+  access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fastcgi_temp_path ${dir}; uwsgi_temp_path ${dir}; scgi_temp_path ${dir};
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      auth_request /_verify;
+      auth_request_set $sg_cookie $upstream_http_set_cookie;
+      add_header Set-Cookie $sg_cookie;
+      proxy_pass ${origin.url};
+    }
+    location = /_verify {
+      internal;
+      proxy_pass ${gate.url}/verify;
+      proxy_pass_request_body off;
+      proxy_set_header Content-Length "";
+      proxy_set_header X-Original-URI $request_uri;
+      proxy_set_header X-Original-Method $request_method;
+      proxy_set_header X-Real-IP $remote_addr;
+    }
+  }
+}`;
+    writeFileSync(join(dir, 'nginx.conf'), conf);
+    nginx = spawn('/usr/sbin/nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
+    for (let i = 0; i < 50; i++) {
+      try {
+        await (await request(`${base}/`)).body.dump();
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  });
+  after(async () => {
+    nginx?.kill('SIGQUIT');
+    await gate.close();
+    await origin.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('nginx serves what /verify allows and denies the rest with the same status', async () => {
+    const hash = hashToken('stream1', 'play', HASH_SECRET);
+    const ok = await request(`${base}/LiveApp/streams/stream1000000001.ts?token=${hash}`);
+    assert.equal(ok.statusCode, 200);
+    assert.deepEqual(Buffer.from(await ok.body.arrayBuffer()), origin.bodyFor('/LiveApp/streams/stream1000000001.ts'));
+    const missing = await request(`${base}/LiveApp/streams/stream1.m3u8`);
+    assert.equal(missing.statusCode, 401);
+    await missing.body.dump();
+    const traversal = await request(`${base}/LiveApp/streams/cover.jpg`);
+    assert.equal(traversal.statusCode, 403);
+    await traversal.body.dump();
+  });
+
+  test('the grant cookie set through nginx opens segments without a token', async () => {
+    const hash = hashToken('stream1', 'play', HASH_SECRET);
+    const m = await request(`${base}/LiveApp/streams/stream1.m3u8?token=${hash}`);
+    assert.equal(m.statusCode, 200);
+    await m.body.dump();
+    const cookie = String(m.headers['set-cookie']).split(';')[0]!;
+    assert.match(cookie, /^sg_grant=/);
+    const seg = await request(`${base}/LiveApp/streams/stream1000000002.ts`, { headers: { cookie } });
+    assert.equal(seg.statusCode, 200);
+    await seg.body.dump();
+  });
+});
