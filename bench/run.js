@@ -1,0 +1,194 @@
+// streamgate benchmark (npm run bench): nginx origin direct, nginx proxy_pass, a bare http-proxy and
+// streamgate (hash / JWT / no auth) on playlists and segments, loopback only, interleaved reps.
+// Environment: BENCH_SECONDS (10), BENCH_REPS (3), BENCH_WARMUP (2 s), BENCH_ONLY (regex on
+// "kind/id", e.g. '^(playlist|segment)/[abc]_'), BENCH_PIN=0 (no taskset). See bench/README.md.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ensureMedia, makeWebRoot } from './media.js';
+import { installExitHandlers, pinning, stopAll, stopping } from './procs.js';
+import { markdown, summarize } from './report.js';
+import { gateConfig, hashToken, makeSecrets, originApps, SCENARIOS, streamJwt } from './scenarios.js';
+import { LOOPBACK, startHttpProxy, startNginxOrigin, startNginxProxy, startStreamgate } from './servers.js';
+import { assertLoopback, errorCount, runWrk, WRK } from './wrk.js';
+
+const benchDir = fileURLToPath(new URL('.', import.meta.url));
+const workDir = join(benchDir, '.work');
+const logDir = join(workDir, 'logs');
+const resultsDir = join(benchDir, 'results');
+
+const num = (name, dflt) => {
+  const v = process.env[name];
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number, got "${v}"`);
+  return n;
+};
+const SECONDS = num('BENCH_SECONDS', 10);
+const REPS = Math.round(num('BENCH_REPS', 3));
+const WARMUP = num('BENCH_WARMUP', Math.min(2, SECONDS));
+const ONLY = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : null;
+
+/** First line a tool prints about itself (nginx -v writes to stderr, wrk -v exits with 1). */
+const version = (cmd, args) => {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (r.error) return 'missing';
+  return `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n')[0] || 'unknown';
+};
+
+function requireTools() {
+  const missing = ['wrk', 'nginx', ...(pinning ? ['taskset'] : [])].filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0);
+  if (missing.length) throw new Error(`missing tools: ${missing.join(', ')} (Debian: apt-get install wrk nginx-light util-linux)`);
+}
+
+async function fetchBody(url) {
+  assertLoopback(url);
+  const r = await fetch(url);
+  const body = Buffer.from(await r.arrayBuffer());
+  return { status: r.status, body };
+}
+
+async function main() {
+  installExitHandlers();
+  requireTools();
+  const rows = SCENARIOS.filter((s) => !ONLY || ONLY.test(`${s.kind}/${s.id}`)).map((s) => ({ ...s, runs: [] }));
+  if (rows.length === 0) throw new Error('BENCH_ONLY matches no row');
+  mkdirSync(logDir, { recursive: true });
+
+  const media = await ensureMedia(workDir);
+  const secrets = makeSecrets();
+  const webRoot = makeWebRoot(workDir, media.dir, originApps(secrets));
+  const probePath = `/LiveApp/streams/${media.playlist}`;
+  const needed = new Set(rows.map((r) => r.server));
+
+  console.error('bench: starting servers…');
+  const servers = {};
+  servers.origin = await startNginxOrigin({ workDir, logDir, webRoot, probePath });
+  const originPort = new URL(servers.origin.url).port;
+  if (needed.has('nginxProxy')) servers.nginxProxy = await startNginxProxy({ workDir, logDir, originPort, probePath });
+  if (needed.has('httpProxy')) servers.httpProxy = await startHttpProxy({ logDir, originUrl: servers.origin.url, probePath });
+  const startFailures = {};
+  if (needed.has('gate')) {
+    try {
+      servers.gate = await startStreamgate({ workDir, logDir, originUrl: servers.origin.url, gate: gateConfig(secrets), probePath: `/BenchOpen/streams/${media.playlist}` });
+    } catch (err) {
+      startFailures.gate = `streamgate did not start: ${err.message}`;
+      console.error(`bench: ${startFailures.gate} (log: ${join(logDir, 'streamgate.log')})`);
+    }
+  }
+
+  const streamId = 'stream1';
+  const ctx = {
+    media: { ...media, streamId },
+    token: { hash: hashToken(streamId, secrets.hash), jwt: await streamJwt(streamId, secrets.jwt) },
+    grantParam: 'sg',
+    url: (server, app, file, query) => `${servers[server].url}/${app}/streams/${file}${query ? `?${query}` : ''}`,
+    fetchText: async (url) => {
+      const { status, body } = await fetchBody(url);
+      if (status !== 200) throw new Error(`GET ${url} → ${status}`);
+      return body.toString('utf8');
+    },
+  };
+
+  /**
+   * The URL to load, checked with one GET (200 and the right body) — again before every run, since
+   * some URLs hold short-lived grants. A row that fails is not measured any further.
+   */
+  async function prepare(row) {
+    const url = await row.url(ctx);
+    assertLoopback(url);
+    const { status, body } = await fetchBody(url);
+    if (status !== 200) throw new Error(`GET answered ${status}: ${body.toString('utf8', 0, 200).trim()}`);
+    const expected = row.kind === 'playlist' ? media.playlistBytes : media.segmentBytes;
+    if (row.body === 'rewritten') {
+      if (!body.toString('utf8').includes(`${ctx.grantParam}=`)) throw new Error('playlist is not rewritten with grants');
+    } else if (body.length !== expected) throw new Error(`body is ${body.length} B, expected ${expected} B`);
+    row.bodyBytes = body.length;
+    return url;
+  }
+  const fail = (row, why) => {
+    row.failure = why;
+    console.error(`bench: ROW FAILED ${row.kind}/${row.id}: ${why}`);
+  };
+  /** One wrk run of a row, or undefined when the row failed (now or before). */
+  async function measure(row, seconds) {
+    if (row.failure) return undefined;
+    let url;
+    try {
+      url = await prepare(row);
+    } catch (err) {
+      return void fail(row, `preflight: ${err.message}`);
+    }
+    const r = await runWrk(url, { seconds, pids: pidsFor(row) });
+    // Headers add a few hundred bytes; less than the body per response means wrong answers were counted.
+    if (errorCount(r.errors)) fail(row, `wrk reported errors ${JSON.stringify(r.errors)}`);
+    else if (r.bytesPerResponse < row.bodyBytes) fail(row, `responses average ${Math.round(r.bytesPerResponse)} B, less than the ${row.bodyBytes} B body`);
+    return r;
+  }
+
+  const pidsFor = (row) => ({ proxy: row.server === 'origin' ? undefined : servers[row.server]?.pid, origin: servers.origin.pid });
+  for (const row of rows) if (startFailures[row.server]) fail(row, startFailures[row.server]);
+  const live = () => rows.filter((r) => !r.failure);
+  const total = live().length * (REPS * (SECONDS + 0.5) + WARMUP);
+  console.error(`bench: ${live().length} rows × ${REPS} reps × ${SECONDS} s (+${WARMUP} s warm-up each) ≈ ${Math.ceil(total / 60)} min`);
+
+  for (const row of live()) await measure(row, WARMUP);
+
+  for (let rep = 1; rep <= REPS; rep++) {
+    // Rotate the order each repetition so no row always runs first (or right after the heaviest one).
+    const order = live();
+    const k = (rep - 1) % Math.max(1, order.length);
+    for (const row of [...order.slice(k), ...order.slice(0, k)]) {
+      const r = await measure(row, SECONDS);
+      if (!r) continue;
+      row.runs.push({ rep, ...r });
+      console.error(
+        `bench: rep ${rep}/${REPS} ${row.kind}/${row.id}: ${Math.round(r.rps)} req/s, p50 ${r.p50ms.toFixed(2)} ms, p99 ${r.p99ms.toFixed(2)} ms` +
+          `${r.foreignCores > 0.3 ? `, foreign load ${r.foreignCores.toFixed(2)} cores` : ''}`,
+      );
+      await sleep(300);
+    }
+  }
+
+  const meta = {
+    date: new Date().toISOString(),
+    machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}`,
+    node: process.version,
+    nginx: version('nginx', ['-v']),
+    wrkVersion: version('wrk', ['-v']).split(' [')[0],
+    commit: version('git', ['-C', benchDir, 'describe', '--always', '--dirty']),
+    loadavg: loadavg().map((x) => x.toFixed(2)).join(' '),
+    seconds: SECONDS,
+    reps: REPS,
+    warmupSeconds: WARMUP,
+    pinning,
+    wrk: WRK,
+    media: { playlist: media.playlist, segment: media.segment, playlistBytes: media.playlistBytes, segmentBytes: media.segmentBytes },
+    loopback: LOOPBACK,
+  };
+  const summary = summarize(rows);
+  const md = markdown(summary, meta);
+  mkdirSync(resultsDir, { recursive: true });
+  writeFileSync(join(resultsDir, 'latest.md'), md);
+  const raw = rows.map(({ url: _u, ...r }) => r);
+  writeFileSync(join(resultsDir, 'latest.json'), JSON.stringify({ meta, summary, rows: raw }, null, 2) + '\n');
+  console.log(md);
+  console.error(`bench: written ${join(resultsDir, 'latest.md')} and latest.json`);
+
+  await stopAll();
+  const failed = rows.filter((r) => r.failure);
+  if (failed.length) {
+    console.error(`bench: ${failed.length} row(s) FAILED: ${failed.map((r) => `${r.kind}/${r.id}`).join(', ')}`);
+    process.exitCode = 1;
+  }
+}
+
+main().catch(async (err) => {
+  if (stopping()) return; // interrupted: the signal handler is already cleaning up
+  console.error(`bench: ${err.stack ?? err.message}`);
+  await stopAll();
+  process.exit(1);
+});

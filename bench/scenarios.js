@@ -1,0 +1,85 @@
+// What is measured: one entry per table row. `kind` picks the table (and the anchors the ratios are
+// taken against); `url(ctx)` returns the URL wrk hammers and may do setup requests first (e.g. fetch a
+// playlist through the gate to obtain a playback grant). Adding a row is adding one entry.
+import { createHash, randomBytes } from 'node:crypto';
+import { SignJWT } from 'jose';
+
+/** Rows the ratios are taken against, per kind. */
+export const ANCHORS = { direct: 'a_nginx_direct', nginx: 'b_nginx_proxy' };
+
+/** Targets for streamgate rows, as a fraction of nginx proxy_pass (bench/README.md). */
+export const TARGETS = { playlist: 0.3, segment: 0.55 };
+
+/** Per-run secrets: the gate config and the credentials are made from the same values. */
+export function makeSecrets() {
+  const r = (n) => randomBytes(n).toString('base64url');
+  return { hash: r(24), jwt: r(32), session: r(32) };
+}
+
+/** The app/session part of the generated streamgate config: one app per auth mode. */
+export const gateConfig = (secrets) => ({
+  session: { secrets: [secrets.session] },
+  apps: {
+    BenchHash: { play: { hash: { enabled: true, secret: secrets.hash } } },
+    BenchJwt: { play: { jwt: { enabled: true, secret: secrets.jwt } } },
+    BenchOpen: {},
+  },
+});
+
+/** Ant Media hash token: lowercase hex sha256(streamId + "play" + secret). */
+export const hashToken = (streamId, secret) => createHash('sha256').update(streamId + 'play' + secret, 'utf8').digest('hex');
+
+/** Ant Media stream JWT: HS256 with claims streamId, type, exp; valid for far longer than any run. */
+export const streamJwt = (streamId, secret) =>
+  new SignJWT({ streamId, type: 'play' })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setExpirationTime(Math.floor(Date.now() / 1000) + 12 * 3600)
+    .sign(new TextEncoder().encode(secret));
+
+const CONFIGS = [
+  { id: 'a_nginx_direct', label: '(a) nginx origin direct', server: 'origin', app: 'LiveApp' },
+  { id: 'b_nginx_proxy', label: '(b) nginx proxy_pass + keepalive', server: 'nginxProxy', app: 'LiveApp' },
+  { id: 'c_http_proxy', label: '(c) http-proxy, no auth', server: 'httpProxy', app: 'LiveApp' },
+  // A credential on a playlist opens a playback session: the gate answers a rewritten playlist whose
+  // URIs carry a grant, so these playlist rows measure "verify + issue grant + rewrite".
+  { id: 'd_gate_hash', label: '(d) streamgate, hash token (playlist: rewritten)', server: 'gate', app: 'BenchHash', query: (ctx) => `token=${ctx.token.hash}`, rewrites: true },
+  { id: 'e_gate_jwt', label: '(e) streamgate, JWT HS256 (playlist: rewritten)', server: 'gate', app: 'BenchJwt', query: (ctx) => `token=${ctx.token.jwt}`, rewrites: true },
+  { id: 'f_gate_open', label: '(f) streamgate, no auth', server: 'gate', app: 'BenchOpen' },
+];
+
+/**
+ * A row: `id`, `label`, `kind` ('playlist' | 'segment'), `server` (origin | nginxProxy | httpProxy |
+ * gate), `url(ctx)` and optionally `body: 'rewritten'` (playlist size changes; only checked for the
+ * grant parameter). `url` is called again before every run, so it may fetch fresh grants.
+ * In `ctx`: `url(server, app, file, query?)` → `${server}/${app}/streams/${file}?${query}`;
+ * `media.playlist` / `media.segment` (benched names); `token.hash` / `token.jwt` (valid for
+ * `media.streamId`); `grantParam`; `fetchText(url)` (GET over loopback, insists on 200).
+ */
+export const SCENARIOS = [
+  ...['playlist', 'segment'].flatMap((kind) =>
+    CONFIGS.map((c) => ({
+      id: c.id,
+      label: c.label,
+      kind,
+      server: c.server,
+      body: kind === 'playlist' && c.rewrites ? 'rewritten' : 'exact',
+      url: (ctx) => ctx.url(c.server, c.app, kind === 'playlist' ? ctx.media.playlist : ctx.media.segment, c.query?.(ctx)),
+    })),
+  ),
+  {
+    // What a player does after the first playlist: segment URIs carry ?sg=<grant> instead of the token.
+    id: 'g_gate_grant',
+    label: '(g) streamgate, segment with ?sg= grant (from a hash-token playlist)',
+    kind: 'segment',
+    server: 'gate',
+    url: async (ctx) => {
+      const playlist = ctx.url('gate', 'BenchHash', ctx.media.playlist, `token=${ctx.token.hash}`);
+      const uri = (await ctx.fetchText(playlist)).split('\n').find((l) => !l.startsWith('#') && l.includes(ctx.media.segment));
+      if (!uri || !uri.includes(`${ctx.grantParam}=`)) throw new Error(`no granted URI for ${ctx.media.segment} in the rewritten playlist`);
+      return new URL(uri, playlist).href;
+    },
+  },
+];
+
+/** Every app name the origin must serve (nginx gets the same files under each). */
+export const originApps = (secrets) => ['LiveApp', ...Object.keys(gateConfig(secrets).apps)];
