@@ -208,27 +208,58 @@ export interface BufferedResponse {
   body: Buffer;
 }
 
+/** Collects a response into memory up to a cap, with no Readable in between (cheaper per request). */
+class BufferingHandler implements Dispatcher.DispatchHandler {
+  private status = 0;
+  private headers: IncomingHttpHeaders = {};
+  private chunks: Buffer[] = [];
+  private size = 0;
+  constructor(
+    private readonly maxBytes: number,
+    private readonly resolve: (r: BufferedResponse) => void,
+    private readonly reject: (e: Error) => void,
+    private readonly signal?: AbortSignal,
+  ) {}
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    if (this.signal?.aborted) controller.abort(new Error('client closed the connection'));
+    else this.signal?.addEventListener('abort', () => controller.abort(new Error('client closed the connection')), { once: true });
+  }
+
+  onResponseStart(_c: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    if (statusCode < 200) return;
+    this.status = statusCode;
+    this.headers = headers;
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.size += chunk.length;
+    if (this.size > this.maxBytes) {
+      controller.abort(Object.assign(new Error(`manifest larger than ${this.maxBytes} bytes`), { code: 'SG_ERR_TOO_LARGE' }));
+      return;
+    }
+    this.chunks.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    const body = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.size);
+    this.resolve({ status: this.status, headers: this.headers, body });
+  }
+
+  onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
+    this.reject(err);
+  }
+}
+
 /**
  * Fetches a response into memory, up to `maxBytes` (manifests that will be rewritten). Rejects with
  * an error whose `code` is 'SG_ERR_TOO_LARGE' past the cap; origin failures reject with undici errors.
  */
-export async function fetchBuffered(pool: Pool, req: ForwardRequest, maxBytes: number, signal?: AbortSignal): Promise<BufferedResponse> {
-  const r = await pool.request({
-    method: req.method as Dispatcher.HttpMethod,
-    path: req.path,
-    headers: req.headers,
-    body: req.body,
-    signal,
+export function fetchBuffered(pool: Dispatcher, req: ForwardRequest, maxBytes: number, signal?: AbortSignal): Promise<BufferedResponse> {
+  return new Promise((resolve, reject) => {
+    pool.dispatch(
+      { method: req.method as Dispatcher.HttpMethod, path: req.path, headers: req.headers, body: req.body },
+      new BufferingHandler(maxBytes, resolve, reject, signal),
+    );
   });
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of r.body as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBytes) {
-      r.body.destroy();
-      throw Object.assign(new Error(`manifest larger than ${maxBytes} bytes`), { code: 'SG_ERR_TOO_LARGE' });
-    }
-    chunks.push(chunk);
-  }
-  return { status: r.statusCode, headers: r.headers, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) };
 }

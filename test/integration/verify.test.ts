@@ -37,7 +37,7 @@ describe('/verify', () => {
   const hash = hashToken('stream1', 'play', HASH_SECRET);
 
   test('200 with identity headers for every original-URI dialect', async () => {
-    for (const h of [
+    for (const h of <Record<string, string>[]>[
       { 'x-original-uri': `/LiveApp/streams/stream1.m3u8?token=${hash}` }, // nginx
       { 'x-forwarded-uri': `/LiveApp/streams/stream1000000001.ts?token=${hash}`, 'x-forwarded-method': 'GET' }, // Traefik
       { 'x-original-url': `https://cdn.example/LiveApp/streams/stream1.mp4?token=${hash}`, 'x-original-method': 'GET' }, // ingress-nginx
