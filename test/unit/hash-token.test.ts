@@ -2,23 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkHashToken, hashToken } from '../../src/checks/hash-token.js';
 import type { RequestContext } from '../../src/decision/types.js';
+import { testContext } from '../helpers/context.js';
 
 const policy = { enabled: true, secret: 'secret' };
 
-function ctx(over: Partial<RequestContext> = {}): RequestContext {
-  return {
-    app: 'LiveApp',
-    streamId: 'stream1',
-    streamIds: ['stream1'],
-    role: 'play',
-    kind: 'manifest',
-    clientIp: '127.0.0.1',
-    credentials: {},
-    consume: true,
-    now: Date.now(),
-    ...over,
-  };
-}
+const ctx = testContext;
 
 test('hashToken is Ant Media compatible: lowercase hex sha256(streamId + type + secret)', () => {
   // Vectors computed with `printf '%s' stream1playsecret | sha256sum`.
@@ -28,7 +16,7 @@ test('hashToken is Ant Media compatible: lowercase hex sha256(streamId + type + 
 
 test('valid hash for the stream and role → ok without expiry', () => {
   const r = checkHashToken(hashToken('stream1', 'play', 'secret'), ctx(), policy);
-  assert.deepEqual(r, { ok: true });
+  assert.deepEqual(r, { ok: true, streamId: 'stream1' });
 });
 
 test('a hash for another role is refused', () => {

@@ -10,6 +10,7 @@ import { createKeyResolver } from '../../src/jwt/key-resolver.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { appSchema } from '../../src/config/schema.js';
 import type { CheckResult, RequestContext } from '../../src/decision/types.js';
+import { testContext } from '../helpers/context.js';
 
 const SECRET = 'a-jwt-stream-secret-of-at-least-32-bytes!';
 const nowS = () => Math.floor(Date.now() / 1000);
@@ -24,20 +25,7 @@ function jwtPolicy(over: Record<string, unknown> = {}) {
   return appSchema.parse({ play: { jwt: { enabled: true, ...over } } }).play.jwt;
 }
 
-function ctx(over: Partial<RequestContext> = {}): RequestContext {
-  return {
-    app: 'LiveApp',
-    streamId: 'stream1',
-    streamIds: ['stream1'],
-    role: 'play',
-    kind: 'manifest',
-    clientIp: '127.0.0.1',
-    credentials: {},
-    consume: true,
-    now: Date.now(),
-    ...over,
-  };
-}
+const ctx = testContext;
 
 const stores: MemoryStore[] = [];
 function newStore(): MemoryStore {
@@ -113,7 +101,7 @@ test('valid HS256 token (minted by mintStreamJwt) → ok with expiresAt = exp in
   const check = createJwtCheck(jwtPolicy({ secret: SECRET }), newStore());
   const exp = nowS() + 600;
   const token = await mintStreamJwt(SECRET, { streamId: 'stream1', type: 'play', exp });
-  assert.deepEqual(await check.check(token, ctx()), { ok: true, expiresAt: exp * 1000 });
+  assert.deepEqual(await check.check(token, ctx()), { ok: true, expiresAt: exp * 1000, streamId: 'stream1' });
 });
 
 test('mintStreamJwt: HS256 with streamId, type, exp and optional roomId; refuses weak input', async () => {
@@ -150,7 +138,7 @@ test('nbf in the future → token_not_yet_valid; within tolerance passes', async
 test('missing exp → token_invalid when required; accepted (no expiresAt) when not', async () => {
   const token = await hs({ streamId: 'stream1', type: 'play' });
   assert.deepEqual(await createJwtCheck(jwtPolicy({ secret: SECRET }), newStore()).check(token, ctx()), { ok: false, status: 401, reason: 'token_invalid' });
-  assert.deepEqual(await createJwtCheck(jwtPolicy({ secret: SECRET, requireExp: false }), newStore()).check(token, ctx()), { ok: true, expiresAt: undefined });
+  assert.deepEqual(await createJwtCheck(jwtPolicy({ secret: SECRET, requireExp: false }), newStore()).check(token, ctx()), { ok: true, expiresAt: undefined, streamId: 'stream1' });
   // exp of the wrong type is invalid, not "missing"
   assert.equal(await why(createJwtCheck(jwtPolicy({ secret: SECRET }), newStore()).check(await hs(playClaims({ exp: 'tomorrow' })), ctx())), 'token_invalid');
 });
@@ -278,7 +266,7 @@ test('RS256, ES256 and EdDSA tokens verify through a JWKS at an arbitrary URL (o
   const pairs = await Promise.all([keyPair('RS256', 'rsa'), keyPair('ES256', 'ec'), keyPair('EdDSA', 'ed')]);
   const server = await startJwks(pairs.map((p) => p.jwk));
   const check = createJwtCheck(jwtPolicy({ jwksUrl: server.url, jwksShared: false }), newStore());
-  for (const p of pairs) assert.deepEqual(await check.check(await signWith(p, playClaims()), ctx()), { ok: true, expiresAt: playClaims().exp * 1000 }, p.alg);
+  for (const p of pairs) assert.deepEqual(await check.check(await signWith(p, playClaims()), ctx()), { ok: true, expiresAt: playClaims().exp * 1000, streamId: 'stream1' }, p.alg);
   assert.equal(server.hits(), 1);
   // A kid used with another key type, or an algorithm outside the pinned list, is refused.
   const ecUnderRsaKid = await signWith(pairs[1]!, playClaims(), 'rsa');

@@ -4,23 +4,11 @@ import { checkOneTimeToken, newTokenId } from '../../src/checks/one-time-token.j
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { StoreUnavailableError } from '../../src/errors.js';
 import type { RequestContext } from '../../src/decision/types.js';
+import { testContext } from '../helpers/context.js';
 
 const APP = 'LiveApp';
 
-function ctx(over: Partial<RequestContext> = {}): RequestContext {
-  return {
-    app: APP,
-    streamId: 'stream1',
-    streamIds: ['stream1'],
-    role: 'play',
-    kind: 'manifest',
-    clientIp: '127.0.0.1',
-    credentials: {},
-    consume: true,
-    now: Date.now(),
-    ...over,
-  };
-}
+const ctx = (over: Partial<RequestContext> = {}) => testContext({ app: APP, ...over });
 
 async function storeWith(tokens: { tokenId: string; streamId: string; type: 'play' | 'publish'; expireDate: number; roomId?: string }[]) {
   const store = new MemoryStore();
@@ -33,7 +21,7 @@ const inAnHour = () => Math.floor(Date.now() / 1000) + 3600;
 test('a valid token passes once, with expiresAt in ms; the replay is token_used', async () => {
   const exp = inAnHour();
   const store = await storeWith([{ tokenId: 'tok1', streamId: 'stream1', type: 'play', expireDate: exp }]);
-  assert.deepEqual(await checkOneTimeToken('tok1', ctx(), store), { ok: true, expiresAt: exp * 1000 });
+  assert.deepEqual(await checkOneTimeToken('tok1', ctx(), store), { ok: true, expiresAt: exp * 1000, streamId: 'stream1' });
   assert.deepEqual(await checkOneTimeToken('tok1', ctx(), store), { ok: false, status: 401, reason: 'token_used' });
   await store.close();
 });

@@ -8,6 +8,7 @@ import { StoreUnavailableError } from '../../src/errors.js';
 import { appSchema } from '../../src/config/schema.js';
 import type { CheckResult, RequestContext, Role } from '../../src/decision/types.js';
 import type { Subscriber } from '../../src/store/store.js';
+import { testContext } from '../helpers/context.js';
 
 const APP = 'LiveApp';
 const SECRET = 'app-totp-secret-0123456789abcdef';
@@ -38,20 +39,7 @@ function policy(over: Record<string, unknown> = {}, role: Role = 'play') {
   return role === 'play' ? app.play.totp : app.publish.totp;
 }
 
-function ctx(over: Partial<RequestContext> = {}): RequestContext {
-  return {
-    app: APP,
-    streamId: 'stream1',
-    streamIds: ['stream1'],
-    role: 'play',
-    kind: 'manifest',
-    clientIp: '127.0.0.1',
-    credentials: {},
-    consume: true,
-    now: Date.now(),
-    ...over,
-  };
-}
+const ctx = (over: Partial<RequestContext> = {}) => testContext({ app: APP, ...over });
 
 function subscriber(over: Partial<Subscriber> = {}): Subscriber {
   return {
