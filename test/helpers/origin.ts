@@ -16,6 +16,8 @@ export interface TestOrigin {
   url: string;
   port: number;
   seen: SeenRequest[];
+  /** Requests whose connection closed before the origin finished answering. */
+  aborted: string[];
   /** Deterministic body for a path (what the origin serves for it). */
   bodyFor(path: string): Buffer;
   /** Per-path overrides: status, headers, body, delay before headers (ms). */
@@ -37,9 +39,13 @@ const sizeFor = (path: string) => (path.endsWith('.ts') || path.endsWith('.mp4')
 
 export async function startTestOrigin(): Promise<TestOrigin> {
   const seen: SeenRequest[] = [];
+  const aborted: string[] = [];
   const routes: TestOrigin['routes'] = new Map();
   const bodyFor = (path: string) => deterministicBytes(path, sizeFor(path));
   const server = http.createServer((req, res) => {
+    res.on('close', () => {
+      if (!res.writableFinished) aborted.push(req.url ?? '/');
+    });
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -80,6 +86,7 @@ export async function startTestOrigin(): Promise<TestOrigin> {
     url: `http://127.0.0.1:${port}`,
     port,
     seen,
+    aborted,
     bodyFor,
     routes,
     close: () =>

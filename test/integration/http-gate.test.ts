@@ -182,6 +182,18 @@ describe('http gate', () => {
     assert.equal(seen.headers['x-custom'], 'kept');
   });
 
+  test('a client that goes away aborts the upstream request (the pool socket is released)', async () => {
+    origin.routes.set('/OpenApp/streams/stuck.mp4', { hang: true });
+    const ac = new AbortController();
+    const pending = request(`${gate.url}/OpenApp/streams/stuck.mp4`, { signal: ac.signal });
+    await new Promise((r) => setTimeout(r, 100));
+    ac.abort();
+    await assert.rejects(pending);
+    // Within 200 ms of the abort: well before this gate's 400 ms header timeout would abort it anyway.
+    for (let i = 0; i < 10 && !origin.aborted.includes('/OpenApp/streams/stuck.mp4'); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(origin.aborted.includes('/OpenApp/streams/stuck.mp4'), 'the origin request was not aborted');
+  });
+
   test('origin timeout → 504, origin refused → 502, both with JSON reasons', async () => {
     origin.routes.set('/OpenApp/streams/slow.m3u8', { hang: true });
     const slow = await get(`${gate.url}/OpenApp/streams/slow.m3u8`);
