@@ -1,27 +1,37 @@
 // Ant Media's subscriber validation (BroadcastRestService.addSubscriber), shared by the REST API
-// and the CLI; messages kept as the original's so existing backends recognize them.
+// and the CLI; messages are the original's, byte for byte (typos included), so existing backends
+// that match on them keep working. Additions (type, limit) have messages of our own.
 import { ScureBase32Plugin } from 'otplib';
+import type { Subscriber } from '../store/store.js';
 
 const base32 = new ScureBase32Plugin();
-import type { Subscriber } from '../store/store.js';
 
 const MAX_PERIOD = 2147483647;
 
+export const SubscriberMessage = {
+  missingId: "Missing parameter: Make sure you set subscriber object correctly and make subscriberId's length at least 3",
+  badSecret: 'Secret code is not multiple of 8 bytes length. Use b32Secret which is a string and its lenght is multiple of 8 bytes and allowed characters A-Z, 2-7',
+  badPeriod: `Custom TOTP expiry period must be between 10 and ${MAX_PERIOD}`,
+  badType: "Subscriber type should be 'play' or 'publish'",
+  badLimit: 'concurrentConnectionsLimit must be a non-negative integer',
+} as const;
+
 /** Returns the original's error message, or null when the subscriber is acceptable. */
 export function validateSubscriber(s: Partial<Subscriber>): string | null {
-  if (!s.subscriberId || s.subscriberId.length <= 3) return 'Missing parameter: subscriberId. Subscriber id length should be at least 3';
-  if (s.type !== 'play' && s.type !== 'publish') return "Subscriber type should be 'play' or 'publish'";
-  if (s.b32Secret) {
-    if (s.b32Secret.length % 8 !== 0) return 'Secret code is not multiple of 8 bytes length. Use only Base32 characters and length should be multiple of 8';
+  // The original: non-blank and length > 3 (its message says "at least 3"; the code wants 4).
+  if (typeof s.subscriberId !== 'string' || s.subscriberId.trim() === '' || s.subscriberId.length <= 3) return SubscriberMessage.missingId;
+  if (s.type !== 'play' && s.type !== 'publish') return SubscriberMessage.badType;
+  if (s.b32Secret !== undefined && s.b32Secret !== null && s.b32Secret !== '') {
+    if (typeof s.b32Secret !== 'string' || s.b32Secret.length % 8 !== 0) return SubscriberMessage.badSecret;
     try {
       base32.decode(s.b32Secret);
     } catch {
-      return 'Secret code is not a valid Base32 value. Use only Base32 characters and length should be multiple of 8';
+      return SubscriberMessage.badSecret;
     }
   }
   const p = s.totpExpiryPeriodSeconds;
-  if (p !== undefined && p !== null && (!Number.isInteger(p) || p < 10 || p > MAX_PERIOD)) return `Custom TOTP expiry period must be between 10 and ${MAX_PERIOD}`;
+  if (p !== undefined && p !== null && (!Number.isInteger(p) || p < 10 || p > MAX_PERIOD)) return SubscriberMessage.badPeriod;
   const limit = s.concurrentConnectionsLimit;
-  if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) return 'concurrentConnectionsLimit must be a non-negative integer';
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) return SubscriberMessage.badLimit;
   return null;
 }

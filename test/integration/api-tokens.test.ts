@@ -1,0 +1,224 @@
+// Management API, token endpoints, end to end: real gate (public + admin listeners), real origin,
+// real Redis. Every endpoint's success and each validation error, and tokens minted over the API
+// playing through the gate.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { request } from 'undici';
+import { jwtVerify } from 'jose';
+import { startTestOrigin, type TestOrigin } from '../helpers/origin.js';
+import { startTestGate, JWT_SECRET } from '../helpers/gate.js';
+import type { RunningGate } from '../../src/server.js';
+import { TokenMessage } from '../../src/api/tokens.js';
+
+const prefix = `sgtest-apitok-${process.pid}-${Date.now()}`;
+const redisStore = { type: 'redis', redis: { url: 'redis://127.0.0.1:6379', keyPrefix: prefix } };
+const PUBLISH_SECRET = 'publish-jwt-secret-0123456789abcdef-xyz';
+
+const apps = {
+  LiveApp: {
+    play: { oneTimeToken: true, jwt: { enabled: false, secret: JWT_SECRET } },
+    publish: { jwt: { enabled: false, secret: PUBLISH_SECRET } },
+    rest: { servePublic: true, maxTokenLifetimeSeconds: 3600 },
+  },
+  JwtApp: { play: { jwt: { enabled: true, secret: JWT_SECRET } } },
+  // Management API on the admin listener only (the default).
+  PrivateApp: { play: { oneTimeToken: true } },
+};
+
+interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  json: () => any;
+}
+
+async function call(method: string, url: string, opts: { body?: unknown; headers?: Record<string, string> } = {}): Promise<Reply> {
+  const headers: Record<string, string> = { ...opts.headers };
+  let body: string | undefined;
+  if (opts.body !== undefined) {
+    body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+    headers['content-type'] ??= 'application/json';
+  }
+  const r = await request(url, { method: method as 'GET', headers, body });
+  const text = await r.body.text();
+  return { status: r.statusCode, headers: r.headers, text, json: () => JSON.parse(text) };
+}
+
+const now = () => Math.floor(Date.now() / 1000);
+
+describe('management API: tokens', () => {
+  let origin: TestOrigin;
+  let gate: RunningGate;
+  let admin: string;
+
+  before(async () => {
+    origin = await startTestOrigin();
+    gate = await startTestGate({ origin: { url: origin.url }, store: redisStore, apps });
+    admin = `${gate.adminUrl}/LiveApp/rest/v2/broadcasts`;
+  });
+  after(async () => {
+    await gate.close();
+    await origin.close();
+  });
+
+  test('GET /{id}/token mints a CSPRNG one-time token that plays once through the gate', async () => {
+    const exp = now() + 600;
+    const r = await call('GET', `${admin}/stream1/token?expireDate=${exp}&type=play`);
+    assert.equal(r.status, 200);
+    const t = r.json();
+    assert.deepEqual(Object.keys(t).sort(), ['expireDate', 'roomId', 'streamId', 'tokenId', 'type']);
+    assert.equal(t.streamId, 'stream1');
+    assert.equal(t.expireDate, exp);
+    assert.equal(t.type, 'play');
+    assert.equal(t.roomId, null);
+    assert.match(t.tokenId, /^[A-Za-z0-9_-]{24}$/); // 144 random bits
+    const play = await call('GET', `${gate.url}/LiveApp/streams/stream1.m3u8?token=${t.tokenId}`);
+    assert.equal(play.status, 200);
+    assert.equal(origin.seen.at(-1)!.url, '/LiveApp/streams/stream1.m3u8');
+    const replay = await call('GET', `${gate.url}/LiveApp/streams/stream1.m3u8?token=${t.tokenId}`);
+    assert.equal(replay.status, 401);
+    assert.equal(replay.json().reason, 'token_used');
+  });
+
+  test('GET /{id}/token validation: status 400 and the exact Result message', async () => {
+    const cases: [string, string][] = [
+      ['type=play', TokenMessage.define],
+      ['expireDate=0&type=play', TokenMessage.define],
+      ['expireDate=-5&type=play', TokenMessage.define],
+      ['expireDate=soon&type=play', TokenMessage.define],
+      [`expireDate=${now() + 60}`, TokenMessage.define],
+      [`expireDate=${now() + 60}&type=Play`, TokenMessage.badType],
+      [`expireDate=${now() + 60}&type=view`, TokenMessage.badType],
+      [`expireDate=${Date.now() + 60_000}&type=play`, TokenMessage.millis],
+      [`expireDate=${now() - 1}&type=play`, TokenMessage.past],
+      [`expireDate=${now() + 7200}&type=play`, TokenMessage.tooFar(3600)],
+      [`expireDate=${now() + 60}&type=play&roomId=a%20b`, TokenMessage.badRoom],
+    ];
+    for (const [query, message] of cases) {
+      const r = await call('GET', `${admin}/stream1/token?${query}`);
+      assert.equal(r.status, 400, query);
+      assert.deepEqual(r.json(), { success: false, message, dataId: null, errorId: 0 }, query);
+    }
+    const badId = await call('GET', `${admin}/bad%40id/token?expireDate=${now() + 60}&type=play`);
+    assert.equal(badId.status, 400);
+    assert.equal(badId.json().message, 'Stream id is not valid.');
+  });
+
+  test('GET /{id}/jwt-token mints an HS256 stream JWT with the type secret; 400 without one', async () => {
+    const exp = now() + 600;
+    const r = await call('GET', `${admin}/stream1/jwt-token?expireDate=${exp}&type=play&roomId=room1`);
+    assert.equal(r.status, 200);
+    const t = r.json();
+    assert.equal(t.streamId, 'stream1');
+    assert.equal(t.roomId, 'room1');
+    const { payload, protectedHeader } = await jwtVerify(t.tokenId, new TextEncoder().encode(JWT_SECRET));
+    assert.equal(protectedHeader.alg, 'HS256');
+    assert.deepEqual({ streamId: payload.streamId, type: payload.type, exp: payload.exp, roomId: payload.roomId }, { streamId: 'stream1', type: 'play', exp, roomId: 'room1' });
+    const pub = await call('GET', `${admin}/cam1/jwt-token?expireDate=${exp}&type=publish`);
+    assert.equal((await jwtVerify(pub.json().tokenId, new TextEncoder().encode(PUBLISH_SECRET))).payload.type, 'publish');
+
+    // A JWT minted by the API for the JwtApp plays through the gate.
+    const jr = await call('GET', `${gate.adminUrl}/JwtApp/rest/v2/broadcasts/stream1/jwt-token?expireDate=${exp}&type=play`);
+    assert.equal((await call('GET', `${gate.url}/JwtApp/streams/stream1.m3u8?token=${jr.json().tokenId}`)).status, 200);
+    assert.equal((await call('GET', `${gate.url}/JwtApp/streams/stream10.m3u8?token=${jr.json().tokenId}`)).status, 401);
+
+    const none = await call('GET', `${gate.adminUrl}/PrivateApp/rest/v2/broadcasts/stream1/jwt-token?expireDate=${exp}&type=play`);
+    assert.equal(none.status, 400);
+    assert.equal(none.json().message, TokenMessage.noJwtKey);
+    const jwtPublishMissing = await call('GET', `${gate.adminUrl}/JwtApp/rest/v2/broadcasts/stream1/jwt-token?expireDate=${exp}&type=publish`);
+    assert.equal(jwtPublishMissing.status, 400);
+    const tooLong = await call('GET', `${admin}/stream1/jwt-token?expireDate=${now() + 99_999}&type=play`);
+    assert.equal(tooLong.json().message, TokenMessage.tooFar(3600));
+  });
+
+  test('tokens/list pages (cap 250) and DELETE /{id}/tokens revokes and bumps the stream epoch', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await call('GET', `${admin}/listme/token?expireDate=${now() + 100 + i}&type=play`)).json().tokenId);
+    const all = (await call('GET', `${admin}/listme/tokens/list/0/1000`)).json();
+    assert.deepEqual(all.map((t: { tokenId: string }) => t.tokenId), ids); // ordered by expiry
+    assert.equal((await call('GET', `${admin}/listme/tokens/list/1/1`)).json()[0].tokenId, ids[1]);
+    for (const bad of ['x/10', '0/-1', '-1/5', '0/1.5']) {
+      const r = await call('GET', `${admin}/listme/tokens/list/${bad}`);
+      assert.equal(r.status, 400, bad);
+      assert.equal(r.json().message, 'offset and size must be non-negative integers');
+    }
+    const before = await gate.runtime.store.getEpochs('LiveApp', 'listme');
+    const del = await call('DELETE', `${admin}/listme/tokens`);
+    assert.deepEqual(del.json(), { success: true, message: null, dataId: null, errorId: 0 });
+    assert.equal((await gate.runtime.store.getEpochs('LiveApp', 'listme')).stream, before.stream + 1);
+    assert.deepEqual((await call('GET', `${admin}/listme/tokens/list/0/10`)).json(), []);
+    const gone = await call('GET', `${gate.url}/LiveApp/streams/listme.m3u8?token=${ids[0]}`);
+    assert.equal(gone.status, 401);
+  });
+
+  test('POST /validate-token checks without consuming unless ?consume=true; rooms compare the room', async () => {
+    const t = (await call('GET', `${admin}/stream2/token?expireDate=${now() + 600}&type=play`)).json();
+    const probe = { tokenId: t.tokenId, streamId: 'stream2', type: 'play' };
+    assert.deepEqual((await call('POST', `${admin}/validate-token`, { body: probe })).json(), { success: true, message: null, dataId: null, errorId: 0 });
+    assert.equal((await call('POST', `${admin}/validate-token`, { body: probe })).json().success, true); // still there
+    assert.deepEqual((await call('POST', `${admin}/validate-token`, { body: { ...probe, streamId: 'stream20' } })).json().message, 'wrong_stream');
+    assert.equal((await call('POST', `${admin}/validate-token`, { body: { ...probe, type: 'publish' } })).json().message, 'wrong_role');
+    assert.equal((await call('POST', `${admin}/validate-token?consume=true`, { body: probe })).json().success, true);
+    assert.deepEqual((await call('POST', `${admin}/validate-token`, { body: probe })).json(), { success: false, message: 'used', dataId: null, errorId: 0 });
+    assert.equal((await call('GET', `${gate.url}/LiveApp/streams/stream2.m3u8?token=${t.tokenId}`)).status, 401);
+
+    const room = (await call('GET', `${admin}/stream3/token?expireDate=${now() + 600}&type=play&roomId=room1`)).json();
+    assert.equal(room.roomId, 'room1');
+    const roomProbe = { tokenId: room.tokenId, streamId: 'any', type: 'play', roomId: 'room1' };
+    assert.equal((await call('POST', `${admin}/validate-token?consume=true`, { body: roomProbe })).json().success, true);
+    assert.equal((await call('POST', `${admin}/validate-token`, { body: roomProbe })).json().success, true); // room tokens are reusable
+    assert.equal((await call('POST', `${admin}/validate-token`, { body: { ...roomProbe, roomId: 'room2' } })).json().success, false);
+
+    assert.deepEqual((await call('POST', `${admin}/validate-token`, { body: { streamId: 's', type: 'play' } })).json().success, false);
+    assert.equal((await call('POST', `${admin}/validate-token`, { body: { tokenId: 'x', type: 'both' } })).json().message, TokenMessage.badType);
+    assert.equal((await call('POST', `${admin}/validate-token`, { body: { tokenId: 'nope', streamId: 's', type: 'play' } })).json().message, 'missing');
+    const notJson = await call('POST', `${admin}/validate-token`, { body: '{"tokenId":' });
+    assert.equal(notJson.status, 400);
+    assert.equal(notJson.json().message, 'Request body is not valid JSON');
+    // text/plain is what a cross-site page can send without a preflight: never accepted.
+    const plain = await call('POST', `${admin}/validate-token`, { body: JSON.stringify(probe), headers: { 'content-type': 'text/plain' } });
+    assert.equal(plain.status, 415);
+    const big = await call('POST', `${admin}/validate-token`, { body: JSON.stringify({ pad: 'x'.repeat(70_000) }) });
+    assert.equal(big.status, 413);
+  });
+
+  test('listeners: public only with servePublic; unknown paths go to the origin (public) or 404 (admin)', async () => {
+    const exp = now() + 600;
+    const pub = await call('GET', `${gate.url}/LiveApp/rest/v2/broadcasts/stream1/token?expireDate=${exp}&type=play`);
+    assert.equal(pub.status, 200);
+    assert.ok(pub.json().tokenId);
+    const seen = origin.seen.length;
+    const priv = await call('GET', `${gate.url}/PrivateApp/rest/v2/broadcasts/stream1/token?expireDate=${exp}&type=play`);
+    assert.equal(priv.status, 404);
+    assert.equal(priv.json().reason, 'api_not_public');
+    assert.equal(origin.seen.length, seen, 'the management API is never forwarded');
+
+    const unknown = await call('GET', `${gate.url}/PrivateApp/rest/v2/broadcasts/list/0/10?sort_by=name`);
+    assert.equal(unknown.status, 200);
+    assert.equal(origin.seen.at(-1)!.url, '/PrivateApp/rest/v2/broadcasts/list/0/10?sort_by=name');
+    const update = await call('PUT', `${gate.url}/LiveApp/rest/v2/broadcasts/stream1`, { body: { name: 'x' } });
+    assert.equal(update.status, 200, 'PUT /{id} (update broadcast) is the origin\'s');
+    assert.equal(origin.seen.at(-1)!.method, 'PUT');
+    const adminUnknown = await call('GET', `${admin}/list/0/10`);
+    assert.equal(adminUnknown.status, 404);
+    assert.equal(adminUnknown.json().reason, 'route_unknown');
+    assert.equal((await call('GET', `${gate.adminUrl}/NoApp/rest/v2/broadcasts/s/token`)).json().reason, 'app_not_found');
+
+    const wrong = await call('POST', `${admin}/stream1/token`);
+    assert.equal(wrong.status, 405);
+    assert.equal(wrong.headers.allow, 'GET');
+    const head = await call('HEAD', `${admin}/stream1/token?expireDate=${exp}&type=play`);
+    assert.equal(head.status, 405, 'HEAD never mints');
+  });
+
+  test('store down: 503 store_unavailable, never a token that was not saved', async () => {
+    const down = await startTestGate({ store: { type: 'redis', redis: { url: 'redis://127.0.0.1:1', commandTimeoutMs: 200 } }, apps });
+    try {
+      const r = await call('GET', `${down.adminUrl}/LiveApp/rest/v2/broadcasts/stream1/token?expireDate=${now() + 60}&type=play`);
+      assert.equal(r.status, 503);
+      assert.deepEqual(r.json(), { error: 'service_unavailable', reason: 'store_unavailable' });
+    } finally {
+      await down.close();
+    }
+  });
+});
