@@ -1,0 +1,166 @@
+// Inspection of one client's signalling: every client frame goes through here, in order. Commands
+// that start media are authorized by the same decision core as HTTP; refused ones never reach the
+// origin and the client gets the original's error frame. While a decision is pending the client's
+// socket is paused and later frames wait, so the origin sees frames in the order they were sent.
+import type { Runtime } from '../runtime.js';
+import type { AppRuntime } from '../decision/policy.js';
+import type { Decision } from '../decision/types.js';
+import { decide } from '../decision/decide.js';
+import { recordDecision } from '../decision/record.js';
+import { buildContext } from '../request/context.js';
+import { Reason } from '../errors.js';
+import type { Epochs } from '../store/store.js';
+import { Hold, type Relay } from './relay.js';
+import { ExpiryWatch, type EndCause, type WatchedStream } from './expiry-watch.js';
+import { definitionFor, errorFrame, forwardedFrame, inspectFrame, type DefinitionCode, type GatedCommand } from './frames.js';
+
+export interface SignallingEvents {
+  refused(definition: DefinitionCode): void;
+  ended(cause: EndCause): void;
+}
+
+/** Frames that may wait behind a pending decision. Reached only by a client that ignores pausing. */
+const MAX_QUEUED_FRAMES = 256;
+
+export class Signalling {
+  private readonly queue: { data: Buffer; binary: boolean }[] = [];
+  private queuedBytes = 0;
+  private deciding = false;
+  private refusals = 0;
+  private readonly watch: ExpiryWatch;
+  private readonly maxQueuedBytes: number;
+
+  constructor(
+    private readonly rt: Runtime,
+    private readonly app: AppRuntime,
+    private readonly clientIp: string,
+    private readonly relay: Relay,
+    private readonly events: SignallingEvents,
+  ) {
+    this.maxQueuedBytes = 4 * rt.config.ws.maxFrameBytes;
+    this.watch = new ExpiryWatch({
+      app: app.name,
+      store: rt.store,
+      intervalMs: rt.config.ws.revocationCheckSeconds * 1000,
+      log: rt.log,
+      onEnd: (s, cause, definition) => this.endStream(s, cause, definition),
+    });
+  }
+
+  /** Client → origin, every message. */
+  onMessage(data: Buffer, binary: boolean): void {
+    if (this.deciding || this.queue.length > 0) return this.enqueue(data, binary);
+    this.process(data, binary);
+  }
+
+  close(): void {
+    this.watch.close();
+    this.queue.length = 0;
+  }
+
+  private enqueue(data: Buffer, binary: boolean): void {
+    this.queue.push({ data, binary });
+    this.queuedBytes += data.length;
+    if (this.queue.length > MAX_QUEUED_FRAMES || this.queuedBytes > this.maxQueuedBytes) {
+      this.queue.length = 0;
+      this.queuedBytes = 0;
+      this.relay.close('client', 1008, 'too many frames while authorizing');
+    }
+  }
+
+  private process(data: Buffer, binary: boolean): void {
+    if (binary) return this.relay.toOrigin(data, true);
+    const v = inspectFrame(data, this.watch.size > 0);
+    switch (v.kind) {
+      case 'pass':
+        return this.relay.toOrigin(data, false);
+      case 'release':
+        this.watch.release(v.command, v.id);
+        return this.relay.toOrigin(data, false);
+      case 'refuse':
+        return this.refuse(v.definition, v.streamId);
+      case 'gate':
+        this.deciding = true;
+        this.relay.holdClient(Hold.deciding);
+        void this.authorize(v).finally(() => {
+          this.deciding = false;
+          this.drain();
+        });
+    }
+  }
+
+  private drain(): void {
+    while (!this.deciding && this.queue.length > 0 && !this.relay.closed) {
+      const next = this.queue.shift()!;
+      this.queuedBytes -= next.data.length;
+      this.process(next.data, next.binary);
+    }
+    if (!this.deciding) this.relay.releaseClient(Hold.deciding);
+  }
+
+  private async authorize(cmd: GatedCommand): Promise<void> {
+    const startedAt = performance.now();
+    const { rt, app } = this;
+    const ctx = buildContext({
+      app: app.name,
+      streamIds: [cmd.streamId],
+      role: cmd.role,
+      kind: 'signalling',
+      clientIp: this.clientIp,
+      credentials: cmd.credentials,
+      method: 'GET',
+    });
+    const subscriberId = cmd.credentials.subscriberId;
+    // Read before deciding (same connection, so ordered first): a revocation racing the decision is
+    // then seen by the first poll instead of being missed.
+    const epochs: Promise<Epochs | undefined> =
+      cmd.stopFrame !== null ? rt.store.getEpochs(app.name, cmd.streamId, subscriberId).catch(() => undefined) : Promise.resolve(undefined);
+    let d: Decision;
+    try {
+      d = await decide(ctx, app[cmd.role], { store: rt.store, registry: rt.registries.get(app.name) });
+    } catch (err) {
+      rt.log.error({ err, app: app.name, stream: cmd.streamId }, 'signalling decision failed');
+      d = { allow: false, status: 503, reason: Reason.storeUnavailable };
+    }
+    recordDecision(rt, 'websocket', ctx, d, startedAt);
+    const baseline = await epochs;
+    if (this.relay.closed) return;
+    if (!d.allow) return this.refuse(definitionFor(d.reason), cmd.streamId);
+    this.relay.toOrigin(forwardedFrame(cmd, rt.config.ws.stripCredentials), false);
+    if (cmd.stopFrame === null) return;
+    const sid = d.subscriberId ?? subscriberId;
+    const expires = rt.config.ws.enforceExpiry ? d.expiresAt : undefined;
+    const revocable = d.via !== 'open' || sid !== undefined;
+    if (expires === undefined && !revocable) return;
+    const watched: WatchedStream = {
+      key: `${cmd.command}:${cmd.streamId}`,
+      command: cmd.command,
+      streamId: cmd.streamId,
+      role: cmd.role,
+      subscriberId: sid,
+      expiresAt: expires,
+      epochs: baseline,
+      revocable,
+      stopFrame: cmd.stopFrame,
+    };
+    this.watch.add(watched);
+  }
+
+  private refuse(definition: DefinitionCode, streamId?: string): void {
+    this.events.refused(definition);
+    this.relay.toClient(errorFrame(definition, streamId), false);
+    if (++this.refusals >= this.rt.config.ws.maxRefusals) {
+      this.queue.length = 0;
+      this.queuedBytes = 0;
+      this.relay.close('client', 1008, 'too many refused commands');
+    }
+  }
+
+  private endStream(s: WatchedStream, cause: EndCause, definition: DefinitionCode): void {
+    if (this.relay.closed) return;
+    this.events.ended(cause);
+    this.rt.log.info({ door: 'websocket', app: this.app.name, stream: s.streamId, role: s.role, subscriber: s.subscriberId, cause }, 'signalling stream ended');
+    this.relay.toClient(errorFrame(definition, s.streamId), false);
+    this.relay.toOrigin(s.stopFrame, false);
+  }
+}
