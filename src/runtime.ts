@@ -9,6 +9,9 @@ import { compileCidrs } from './request/client-ip.js';
 import { createOriginPool } from './proxy/forward.js';
 import { instrumentStore } from './store/instrumented-store.js';
 import { PlaybackSessions } from './session/playback-sessions.js';
+import { recordConnectionEvent } from './api/connection-events.js';
+import type { StreamRegistry } from './checks/registered-stream.js';
+import { createRegistries } from './checks/origin-registry.js';
 
 export interface Runtime {
   config: Config;
@@ -21,18 +24,25 @@ export interface Runtime {
   isTrustedProxy: (ip: string) => boolean;
   isPanelClient: (ip: string) => boolean;
   sessions: PlaybackSessions;
+  /** Per app, when `publish.registry: origin`: where "registered stream" is asked (else the store). */
+  registries: Map<string, StreamRegistry>;
 }
 
 export function createRuntime(config: Config, deps: { store: Store; log: Logger; metrics: Metrics }): Runtime {
   const store = instrumentStore(deps.store, deps.metrics);
-  const sessions = new PlaybackSessions(config.session, store);
+  // Every new playback session is a `connected` event for the management API's statistics.
+  const sessions = new PlaybackSessions(config.session, store, (app, grant, protocol) => {
+    void recordConnectionEvent({ store, log: deps.log }, app, { streamId: grant.streamId, subscriberId: grant.subscriberId, type: grant.role, eventType: 'connected', eventProtocol: protocol });
+  });
+  const pool = config.origin.url ? createOriginPool({ ...config.origin, url: config.origin.url }) : null;
   if (sessions.ephemeralKey) deps.log.warn('session.secrets is empty: playback grants are signed with a random key and verify on this replica only');
   return {
     sessions,
     config,
     apps: compileApps(config, store),
     store,
-    pool: config.origin.url ? createOriginPool({ ...config.origin, url: config.origin.url }) : null,
+    pool,
+    registries: createRegistries(config, pool),
     log: deps.log,
     metrics: deps.metrics,
     isTrustedProxy: compileCidrs(config.trustedProxies),

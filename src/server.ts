@@ -10,6 +10,8 @@ import { createMetrics } from './observability/metrics.js';
 import { createRuntime, type Runtime } from './runtime.js';
 import { createHttpGate } from './proxy/http-gate.js';
 import { createAdminHandler } from './admin/admin-server.js';
+import { createWsGate, type WsGate } from './ws/ws-gate.js';
+import { managementRoute } from './api/router.js';
 
 export interface RunningGate {
   runtime: Runtime;
@@ -18,6 +20,8 @@ export interface RunningGate {
   adminUrl: string | null;
   publicServer: http.Server;
   adminServer: http.Server | null;
+  /** The signalling WebSocket gate on the public listener. */
+  wsGate: WsGate;
   /** Stops accepting, waits for in-flight requests (up to drainTimeoutMs), closes everything. */
   close(): Promise<void>;
 }
@@ -46,8 +50,14 @@ export async function startGate(config: Config, opts: StartOptions = {}): Promis
   const runtime = createRuntime(config, { store, log, metrics: createMetrics(opts.defaultMetrics ?? true) });
   const state = { draining: false };
 
-  const publicServer = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 30_000 }, createHttpGate(runtime));
-  const adminServer = config.admin.enabled ? http.createServer(createAdminHandler(runtime, state)) : null;
+  const httpGate = createHttpGate(runtime);
+  const publicServer = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 30_000 }, httpGate);
+  // With an 'upgrade' listener Node sends every Upgrade request there (e.g. curl's `h2c`): the
+  // WebSocket gate hands the non-WebSocket ones back to the HTTP gate.
+  const wsGate = createWsGate(runtime, httpGate);
+  publicServer.on('upgrade', wsGate.handleUpgrade);
+  // The management API is always served on the admin listener (still behind the REST filter).
+  const adminServer = config.admin.enabled ? http.createServer(createAdminHandler(runtime, state, [managementRoute(runtime)])) : null;
   const url = await listen(publicServer, config.listen.host, config.listen.port);
   const adminUrl = adminServer ? await listen(adminServer, config.admin.host, config.admin.port) : null;
   log.info({ url, adminUrl, store: store.kind, apps: [...runtime.apps.keys()], origin: config.origin.url ?? null }, 'streamgate listening');
@@ -56,9 +66,12 @@ export async function startGate(config: Config, opts: StartOptions = {}): Promis
   const close = () =>
     (closing ??= (async () => {
       state.draining = true;
+      // Upgraded sockets count as open connections: close the relays (1001) or close() never returns.
+      const wsClosed = wsGate.shutdown(config.shutdown.drainTimeoutMs);
       const drained = new Promise<void>((resolve) => publicServer.close(() => resolve()));
       publicServer.closeIdleConnections();
       const timer = setTimeout(() => publicServer.closeAllConnections(), config.shutdown.drainTimeoutMs);
+      await wsClosed;
       await drained;
       clearTimeout(timer);
       if (adminServer) {
@@ -70,5 +83,5 @@ export async function startGate(config: Config, opts: StartOptions = {}): Promis
       log.info('streamgate stopped');
     })());
 
-  return { runtime, url, adminUrl, publicServer, adminServer, close };
+  return { runtime, url, adminUrl, publicServer, adminServer, wsGate, close };
 }

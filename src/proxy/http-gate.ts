@@ -15,6 +15,8 @@ import { forward, upstreamHeaders, type ForwardRequest } from './forward.js';
 import { serveRewrittenManifest } from './manifest-response.js';
 import { sendDeny } from './respond.js';
 import { handleVerify } from '../verify/verify-endpoint.js';
+import { answerPreflight, bindCors } from './cors.js';
+import { handleRest } from '../api/router.js';
 
 /** Paths the gate answers itself on the public listener. */
 const VERIFY_PATH = '/verify';
@@ -46,6 +48,10 @@ async function handle(rt: Runtime, req: IncomingMessage, res: ServerResponse): P
     if (rt.isPanelClient(clientIpOf(rt, req))) return pass(rt, req, res, canonical.path, canonical.rawQuery, { strip: false });
     return sendDeny(res, 404, Reason.appNotFound);
   }
+  // The gate owns CORS on app paths: it answers preflights, and every response written below
+  // (forwarded, rewritten or its own deny) carries the app's CORS headers and no one else's.
+  if (answerPreflight(app.config.cors, req, res)) return;
+  bindCors(res, app.config.cors, req);
 
   switch (route.area) {
     case 'websocket':
@@ -56,8 +62,11 @@ async function handle(rt: Runtime, req: IncomingMessage, res: ServerResponse): P
       // Files of an app outside /streams/ (play.html, assets) pass unchecked, as in Ant Media.
       return pass(rt, req, res, canonical.path, canonical.rawQuery, { strip: false });
     case 'rest':
-      // Answered by the management API and the REST filter; never forwarded unfiltered.
-      return sendDeny(res, 403, Reason.routeDenied);
+      // REST filter first; then the management API answers, or the origin's REST API gets it.
+      if ((await handleRest(rt, app, req, res, canonical, route.rest, 'public')) === 'forward') {
+        return pass(rt, req, res, canonical.path, canonical.rawQuery, { strip: false });
+      }
+      return;
     case 'streams': {
       if (method === 'OPTIONS') return pass(rt, req, res, canonical.path, canonical.rawQuery, { strip: false });
       if (method !== 'GET' && method !== 'HEAD') return sendDeny(res, 405, Reason.methodNotAllowed, { allow: 'GET, HEAD, OPTIONS' });
@@ -97,7 +106,7 @@ async function gated(
     credentials.grant = rt.sessions.cookieGrant(req.headers.cookie);
   }
   const ctx = buildContext({ app: app.name, streamIds, role, kind, clientIp: clientIpOf(rt, req), credentials, method: req.method ?? 'GET' });
-  const decision = await decide(ctx, app[role], { store: rt.store, sessions: rt.sessions });
+  const decision = await decide(ctx, app[role], { store: rt.store, sessions: rt.sessions, registry: rt.registries.get(app.name) });
   recordDecision(rt, 'proxy', ctx, decision, startedAt);
   if (!decision.allow) return sendDeny(res, decision.status, decision.reason);
   return allowed(rt, app, req, res, canonical, ctx, decision);
@@ -107,7 +116,7 @@ async function gated(
 async function allowed(rt: Runtime, app: AppRuntime, req: IncomingMessage, res: ServerResponse, canonical: { path: string; rawQuery: string }, ctx: RequestContext, d: Allow): Promise<void> {
   const opensSession = ctx.role === 'play' && (ctx.kind === 'manifest' || ctx.kind === 'file') && req.method === 'GET' && !app.play.open;
   if (!opensSession) return pass(rt, req, res, canonical.path, canonical.rawQuery, { strip: rt.config.origin.stripCredentials });
-  const issued = await rt.sessions.issue(ctx, d, app.name);
+  const issued = await rt.sessions.issue(ctx, d, app.name, canonical.path.endsWith('.mpd') ? 'dash' : ctx.kind === 'file' ? 'http' : 'hls');
   if (!issued.allow) return sendDeny(res, issued.status, issued.reason);
   const extraHeaders: Record<string, string | string[]> = {};
   if (issued.cookie) extraHeaders['set-cookie'] = issued.cookie;

@@ -24,6 +24,10 @@ export interface IssuedGrant {
   cookie: string | null;
 }
 
+/** How a playback reached us, for connection events (Ant Media's `eventProtocol`). */
+export type PlaybackProtocol = 'hls' | 'dash' | 'http';
+export type SessionStartListener = (app: string, grant: Grant, protocol: PlaybackProtocol) => void;
+
 const deny = (status: 401 | 403 | 503, reason: Deny['reason']): Deny => ({ allow: false, status, reason });
 /** A session of a subscriber is tracked this long past its grant, so a slow refresh is not a new viewer. */
 const SESSION_GRACE_MS = 10_000;
@@ -36,6 +40,8 @@ export class PlaybackSessions {
   constructor(
     readonly config: SessionConfig,
     private readonly store: Store,
+    /** Called once per new session (not on renewals); must not throw or block. */
+    private readonly onStart?: SessionStartListener,
   ) {
     this.ephemeralKey = config.secrets.length === 0;
     this.codec = createGrantCodec(this.ephemeralKey ? [randomBytes(32).toString('base64url')] : config.secrets);
@@ -80,7 +86,7 @@ export class PlaybackSessions {
    * Mints the grant for an allowed manifest or whole-file request: renews the session a grant
    * authorized, or starts a new one (reading revocation epochs and applying the viewer limit).
    */
-  async issue(ctx: RequestContext, decision: Allow, app: string): Promise<IssuedGrant | Deny> {
+  async issue(ctx: RequestContext, decision: Allow, app: string, protocol: PlaybackProtocol = 'hls'): Promise<IssuedGrant | Deny> {
     const nowSec = Math.floor(ctx.now / 1000);
     const previous = decision.via === 'grant' ? (decision as GrantAllow).grant : undefined;
     const streamId = previous?.streamId ?? decision.streamId ?? ctx.streamId;
@@ -123,6 +129,7 @@ export class PlaybackSessions {
     if (expiresAt <= nowSec) return deny(401, previous ? Reason.grantExpired : Reason.tokenExpired);
     grant = { ...grant, expiresAt };
     const value = this.codec.sign(grant);
+    if (!previous) this.onStart?.(app, grant, protocol);
     return { allow: true, value, grant, cookie: this.cookieFor(app, value, expiresAt - nowSec) };
   }
 

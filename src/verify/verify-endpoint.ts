@@ -92,14 +92,14 @@ export async function handleVerify(rt: Runtime, req: IncomingMessage, res: Serve
     credentials.grant = rt.sessions.cookieGrant(first(req.headers.cookie));
   }
   const ctx = buildContext({ app: app.name, streamIds, role, kind, clientIp: clientIpOf(rt, req), credentials, method });
-  const decision = await decide(ctx, app[role], { store: rt.store, sessions: rt.sessions });
+  const decision = await decide(ctx, app[role], { store: rt.store, sessions: rt.sessions, registry: rt.registries.get(app.name) });
   recordDecision(rt, 'verify', ctx, decision, startedAt);
   if (!decision.allow) return deny(decision.status, decision.reason);
   const headers: Record<string, string> = {};
   // Nothing can be rewritten here (nginx serves the body): the grant travels as a cookie
   // (nginx: auth_request_set $c $upstream_http_set_cookie; add_header Set-Cookie $c;) and in a header.
   if (role === 'play' && (kind === 'manifest' || kind === 'file') && method === 'GET' && !app.play.open) {
-    const issued = await rt.sessions.issue(ctx, decision, app.name);
+    const issued = await rt.sessions.issue(ctx, decision, app.name, canonical.path.endsWith('.mpd') ? 'dash' : kind === 'file' ? 'http' : 'hls');
     if (!issued.allow) return deny(issued.status, issued.reason);
     if (issued.cookie) headers['set-cookie'] = issued.cookie;
     headers['x-streamgate-grant'] = issued.value;

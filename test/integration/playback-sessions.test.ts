@@ -102,6 +102,9 @@ describe('playback sessions', () => {
     const master = () => `${gates[0]!.url}/SubApp/streams/stream1_adaptive.m3u8?subscriberId=viewer-1&subscriberCode=${code()}`;
     const r = await playHls(rr, master(), { refreshes: 3, advance });
     assert.ok(r.segments >= 10);
+    // The playback is one `connected` event (renewals are not new connections), fed by the gate itself.
+    const events = await store.listConnectionEvents('SubApp', 'stream1', 0, 50, 'viewer-1');
+    assert.deepEqual(events.map((e) => [e.eventType, e.eventProtocol, e.type]), [['connected', 'hls', 'play']]);
     // A second simultaneous session of the same subscriber is one viewer too many.
     const second = await fetchUrl(master());
     assert.equal(second.status, 403);
