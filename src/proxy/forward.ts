@@ -214,16 +214,28 @@ class BufferingHandler implements Dispatcher.DispatchHandler {
   private headers: IncomingHttpHeaders = {};
   private chunks: Buffer[] = [];
   private size = 0;
+  private controller: Dispatcher.DispatchController | null = null;
   constructor(
     private readonly maxBytes: number,
     private readonly resolve: (r: BufferedResponse) => void,
     private readonly reject: (e: Error) => void,
-    private readonly signal?: AbortSignal,
-  ) {}
+    /** The client response: when it closes first, the upstream request is aborted. */
+    private readonly client?: ServerResponse,
+  ) {
+    client?.once('close', this.onClientClose);
+  }
+
+  private readonly onClientClose = () => {
+    if (this.controller && !this.controller.aborted) this.controller.abort(new Error('client closed the connection'));
+  };
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
-    if (this.signal?.aborted) controller.abort(new Error('client closed the connection'));
-    else this.signal?.addEventListener('abort', () => controller.abort(new Error('client closed the connection')), { once: true });
+    this.controller = controller;
+    if (this.client?.destroyed) controller.abort(new Error('client closed the connection'));
+  }
+
+  private settle(): void {
+    this.client?.off('close', this.onClientClose);
   }
 
   onResponseStart(_c: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
@@ -242,11 +254,13 @@ class BufferingHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
+    this.settle();
     const body = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.size);
     this.resolve({ status: this.status, headers: this.headers, body });
   }
 
   onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
+    this.settle();
     this.reject(err);
   }
 }
@@ -255,11 +269,11 @@ class BufferingHandler implements Dispatcher.DispatchHandler {
  * Fetches a response into memory, up to `maxBytes` (manifests that will be rewritten). Rejects with
  * an error whose `code` is 'SG_ERR_TOO_LARGE' past the cap; origin failures reject with undici errors.
  */
-export function fetchBuffered(pool: Dispatcher, req: ForwardRequest, maxBytes: number, signal?: AbortSignal): Promise<BufferedResponse> {
+export function fetchBuffered(pool: Dispatcher, req: ForwardRequest, maxBytes: number, client?: ServerResponse): Promise<BufferedResponse> {
   return new Promise((resolve, reject) => {
     pool.dispatch(
       { method: req.method as Dispatcher.HttpMethod, path: req.path, headers: req.headers, body: req.body },
-      new BufferingHandler(maxBytes, resolve, reject, signal),
+      new BufferingHandler(maxBytes, resolve, reject, client),
     );
   });
 }

@@ -44,21 +44,16 @@ function decode(body: Buffer, encoding: string | undefined, maxBytes: number): B
 export async function serveRewrittenManifest(pool: Pool, upstream: ForwardRequest, req: IncomingMessage, res: ServerResponse, rw: ManifestRewrite): Promise<number> {
   // Ask for an uncompressed body; decompress anyway when an origin ignores the request.
   const headers = { ...upstream.headers, 'accept-encoding': 'identity' };
-  const abort = new AbortController();
-  const onClose = () => abort.abort();
-  res.once('close', onClose);
   let fetched;
   try {
-    fetched = await fetchBuffered(pool, { ...upstream, headers }, rw.maxBytes, abort.signal);
+    fetched = await fetchBuffered(pool, { ...upstream, headers }, rw.maxBytes, res);
   } catch (err) {
-    res.off('close', onClose);
-    if (abort.signal.aborted) return 499;
+    if (res.destroyed) return 499; // the client went away: nobody to answer
     const e = err as Error & { code?: string };
     const f: { status: 502 | 504; reason: ReasonCode } = e.code === 'SG_ERR_TOO_LARGE' ? { status: 502, reason: Reason.manifestTooLarge } : originFailure(e);
     sendDeny(res, f.status, f.reason, rw.extraHeaders);
     return f.status;
   }
-  res.off('close', onClose);
   const out = downstreamHeaders(fetched.headers);
   Object.assign(out, rw.extraHeaders);
   const contentType = typeof fetched.headers['content-type'] === 'string' ? fetched.headers['content-type'] : undefined;

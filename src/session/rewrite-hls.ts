@@ -119,8 +119,20 @@ interface Origin {
   port: string;
 }
 
+// A gate sees a handful of client-facing origins; parsing one per manifest is wasted work.
+const origins = new Map<string, Origin | null>();
+function cachedOrigin(text: string): Origin | null {
+  let o = origins.get(text);
+  if (o === undefined) {
+    o = parseOrigin(text);
+    if (origins.size >= 256) origins.clear(); // bounded: Host headers are client-controlled
+    origins.set(text, o);
+  }
+  return o;
+}
+
 export function createUriRewriter(opts: RewriteOptions): UriRewriter {
-  const origin = parseOrigin(opts.manifestUrl.origin);
+  const origin = cachedOrigin(opts.manifestUrl.origin);
   const drop = new Set<string>(opts.removeParams);
   drop.add(opts.param); // an existing grant is replaced, never duplicated
   const appended = `${encodeURIComponent(opts.param)}=${encodeURIComponent(opts.grant)}`;

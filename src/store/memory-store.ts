@@ -18,6 +18,7 @@ import type {
 export const MAX_PAGE_SIZE = 250;
 /** Connection events kept per stream (the oldest by timestamp are dropped first). */
 export const MAX_EVENTS_PER_STREAM = 10_000;
+const EVENT_TRIM_BATCH = 1_000;
 
 /** Normalizes offset/size: integers, offset ≥ 0, 0 ≤ size ≤ MAX_PAGE_SIZE. */
 export function clampPage(offset: number, size: number): { offset: number; size: number } {
@@ -229,22 +230,30 @@ export class MemoryStore implements Store {
     const key = k(app, event.streamId);
     let list = this.events.get(key);
     if (!list) this.events.set(key, (list = []));
-    // Sorted by timestamp, ties in arrival order: insert after the last event with ts ≤ this one.
-    let lo = 0;
-    let hi = list.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (list[mid]!.timestamp <= event.timestamp) lo = mid + 1;
-      else hi = mid;
+    // Sorted by timestamp, ties in arrival order. Events arrive in time order almost always: append;
+    // otherwise insert after the last event with ts ≤ this one.
+    const stored = { ...event }; // flat object of primitives: a spread is a full copy
+    if (list.length === 0 || list[list.length - 1]!.timestamp <= event.timestamp) list.push(stored);
+    else {
+      let lo = 0;
+      let hi = list.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (list[mid]!.timestamp <= event.timestamp) lo = mid + 1;
+        else hi = mid;
+      }
+      list.splice(lo, 0, stored);
     }
-    list.splice(lo, 0, copy(event));
-    if (list.length > MAX_EVENTS_PER_STREAM) list.splice(0, list.length - MAX_EVENTS_PER_STREAM);
+    // Trim in batches (one splice per ~1,000 inserts, not one 10k-element move per insert); readers
+    // only ever see the newest MAX_EVENTS_PER_STREAM.
+    if (list.length > MAX_EVENTS_PER_STREAM + EVENT_TRIM_BATCH) list.splice(0, list.length - MAX_EVENTS_PER_STREAM);
   }
 
   async listConnectionEvents(app: string, streamId: string, offset: number, size: number, subscriberId?: string): Promise<ConnectionEvent[]> {
     const page = clampPage(offset, size);
-    const list = this.events.get(k(app, streamId));
-    if (!list || page.size === 0) return [];
+    const all = this.events.get(k(app, streamId));
+    if (!all || page.size === 0) return [];
+    const list = all.length > MAX_EVENTS_PER_STREAM ? all.slice(all.length - MAX_EVENTS_PER_STREAM) : all;
     const matching = subscriberId === undefined ? list : list.filter((e) => e.subscriberId === subscriberId);
     return matching.slice(page.offset, page.offset + page.size).map(copy);
   }
