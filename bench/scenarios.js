@@ -79,6 +79,22 @@ export const SCENARIOS = [
       return new URL(uri, playlist).href;
     },
   },
+  {
+    // What players send most: a live-playlist refresh carrying the grant (verify + one epoch read +
+    // re-mint + rewrite), not a first request with a token.
+    id: 'g_gate_grant',
+    label: '(g) streamgate, playlist refresh with ?sg= grant (from a hash-token playlist)',
+    kind: 'playlist',
+    server: 'gate',
+    body: 'rewritten',
+    url: async (ctx) => {
+      const playlist = ctx.url('gate', 'BenchHash', ctx.media.playlist, `token=${ctx.token.hash}`);
+      const uri = (await ctx.fetchText(playlist)).split('\n').find((l) => !l.startsWith('#') && l.includes(`${ctx.grantParam}=`));
+      if (!uri) throw new Error('no granted URI in the rewritten playlist');
+      const grant = new URL(uri, playlist).searchParams.get(ctx.grantParam);
+      return ctx.url('gate', 'BenchHash', ctx.media.playlist, `${ctx.grantParam}=${grant}`);
+    },
+  },
 ];
 
 /** Every app name the origin must serve (nginx gets the same files under each). */
