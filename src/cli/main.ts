@@ -46,6 +46,8 @@ main(process.argv.slice(2)).then(
     if (err instanceof ConfigError) console.error(err.message);
     else if (err instanceof StreamgateError) console.error(`streamgate: ${err.message} (${err.code})`);
     else console.error('streamgate:', err instanceof Error ? err.message : err);
-    process.exitCode = err instanceof ConfigError ? 1 : 1;
+    // Exit now: a half-started server (e.g. port in use) may hold a store connection open, and a
+    // process that lingers looks Running to Kubernetes while it serves nothing.
+    process.exit(1);
   },
 );

@@ -17,16 +17,25 @@ import { sendDeny, sendJson } from '../proxy/respond.js';
 
 const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
 
-/** The original request-target, from whichever header dialect the proxy speaks. */
-function originalUri(h: IncomingHttpHeaders): string | undefined {
-  const raw = first(h['x-original-uri']) ?? first(h['x-forwarded-uri']) ?? first(h['x-original-url']);
-  if (!raw) return undefined;
-  // ingress-nginx sends a full URL in X-Original-URL: keep only the request-target.
+/** ingress-nginx sends a full URL in X-Original-URL: keep only the request-target. */
+function requestTarget(raw: string): string {
   if (raw.startsWith('http://') || raw.startsWith('https://')) {
     const slash = raw.indexOf('/', raw.indexOf('//') + 2);
     return slash === -1 ? '/' : raw.slice(slash);
   }
   return raw;
+}
+
+/**
+ * One value from whichever header dialect the proxy speaks — or null when several dialects are
+ * present and disagree. A proxy sets its own header but may pass the client's others through
+ * (Traefik ForwardAuth copies client headers): a client-supplied X-Original-URI next to Traefik's
+ * X-Forwarded-Uri must not choose what gets authorized.
+ */
+function agreed(values: (string | undefined)[]): string | null | undefined {
+  const present = values.filter((v): v is string => v !== undefined && v !== '');
+  if (present.length === 0) return undefined;
+  return present.every((v) => v === present[0]) ? present[0]! : null;
 }
 
 function verifyRole(rawQuery: string): Role | null | undefined {
@@ -42,9 +51,14 @@ export async function handleVerify(rt: Runtime, req: IncomingMessage, res: Serve
   // Forwarded facts are believed only from configured proxies; anyone else learns nothing.
   if (!rt.isTrustedProxy(peerAddress(req))) return deny(403, Reason.routeDenied);
 
-  const uri = originalUri(req.headers);
+  const h = req.headers;
+  const uri = agreed([first(h['x-original-uri']), first(h['x-forwarded-uri']), first(h['x-original-url'])].map((v) => (v ? requestTarget(v) : v)));
+  const forwardedMethod = agreed([first(h['x-original-method']), first(h['x-forwarded-method'])].map((v) => v?.toUpperCase()));
+  if (uri === null || forwardedMethod === null) return deny(403, Reason.routeDenied);
   if (!uri) return deny(403, Reason.pathInvalid);
-  const method = (first(req.headers['x-original-method']) ?? first(req.headers['x-forwarded-method']) ?? 'GET').toUpperCase();
+  const method = forwardedMethod ?? 'GET';
+  // CORS preflights carry no credentials; the proxy in front answers or forwards them.
+  if (method === 'OPTIONS') return allow(res, '', '', 'play');
   const canonical = canonicalizeUrl(uri, rt.config.limits.maxUriBytes);
   if (!canonical.ok) return deny(403, canonical.reason);
   const route = routeRequest(canonical.segments);

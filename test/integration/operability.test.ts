@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { request } from 'undici';
 import { startTestOrigin, type TestOrigin } from '../helpers/origin.js';
@@ -126,6 +127,35 @@ describe('operability', () => {
       await assert.rejects(request(`${url}/LiveApp/streams/stream1.m3u8`));
     } finally {
       child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('serve exits 1 when its port is taken (no half-started process for Kubernetes to keep)', async () => {
+    const blocker = createServer().listen(0, '127.0.0.1');
+    await new Promise((r) => blocker.once('listening', r));
+    const port = (blocker.address() as { port: number }).port;
+    const dir = mkdtempSync(join(tmpdir(), 'sg-busy-'));
+    const cfg = join(dir, 'config.yaml');
+    writeFileSync(cfg, `listen: { host: 127.0.0.1, port: ${port} }\nadmin: { enabled: false }\norigin: { url: ${origin.url} }\nstore: { type: redis, redis: { url: "redis://127.0.0.1:6379" } }\napps: { LiveApp: {} }\n`);
+    try {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--config', cfg], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      child.stderr.on('data', (c: Buffer) => (err += c));
+      const code = await new Promise<number | null>((resolve) => {
+        const t = setTimeout(() => {
+          child.kill('SIGKILL');
+          resolve(-1);
+        }, 15_000);
+        child.once('exit', (c) => {
+          clearTimeout(t);
+          resolve(c);
+        });
+      });
+      assert.equal(code, 1, err);
+      assert.match(err, /EADDRINUSE/);
+    } finally {
+      blocker.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });

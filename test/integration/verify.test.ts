@@ -97,6 +97,18 @@ describe('/verify', () => {
     assert.equal((await verify(gate, { 'x-original-uri': '/LiveApp/streams/stream10000000003.ts', cookie })).reason, 'token_wrong_stream');
   });
 
+  test('dialects that disagree are refused: a client cannot choose the URI or method authorized', async () => {
+    // Traefik sets X-Forwarded-Uri but passes client headers: an injected X-Original-URI must not win.
+    const r = await verify(gate, { 'x-forwarded-uri': '/LiveApp/streams/stream10.m3u8', 'x-original-uri': `/LiveApp/streams/stream1.m3u8?token=${hash}` });
+    assert.equal(r.status, 403);
+    assert.equal(r.reason, 'route_denied');
+    const m = await verify(gate, { 'x-original-uri': `/LiveApp/streams/stream1.m3u8?token=${hash}`, 'x-forwarded-method': 'POST', 'x-original-method': 'GET' });
+    assert.equal(m.status, 403);
+    // Agreeing dialects are fine; a CORS preflight needs no credential.
+    assert.equal((await verify(gate, { 'x-forwarded-uri': `/LiveApp/streams/stream1.m3u8?token=${hash}`, 'x-original-uri': `/LiveApp/streams/stream1.m3u8?token=${hash}` })).status, 200);
+    assert.equal((await verify(gate, { 'x-original-uri': '/LiveApp/streams/stream1.m3u8', 'x-original-method': 'OPTIONS' })).status, 200);
+  });
+
   test('an untrusted caller learns nothing', async () => {
     const strict = await startTestGate({ trustedProxies: [], apps });
     try {
@@ -151,6 +163,7 @@ http {
       proxy_set_header X-Original-URI $request_uri;
       proxy_set_header X-Original-Method $request_method;
       proxy_set_header X-Real-IP $remote_addr;
+      proxy_set_header X-Forwarded-For $remote_addr;
     }
   }
 }`;
@@ -183,6 +196,19 @@ http {
     const traversal = await request(`${base}/LiveApp/streams/cover.jpg`);
     assert.equal(traversal.statusCode, 403);
     await traversal.body.dump();
+  });
+
+  test('a client cannot choose its IP or URI through nginx', async () => {
+    const pub = hashToken('cam1', 'publish', HASH_SECRET);
+    // The client is 127.0.0.1, outside publish.allowedCIDRs; a forged X-Forwarded-For must not help.
+    const r = await request(`${base}/LiveApp/whip/cam1?token=${pub}`, { method: 'POST', body: 'v=0', headers: { 'x-forwarded-for': '10.9.9.9', 'x-real-ip': '10.9.9.9' } });
+    assert.equal(r.statusCode, 403);
+    await r.body.dump();
+    // A forged X-Original-URI is overwritten by nginx: the URI authorized is the one requested.
+    const hash = hashToken('stream1', 'play', HASH_SECRET);
+    const u = await request(`${base}/LiveApp/streams/stream10.m3u8`, { headers: { 'x-original-uri': `/LiveApp/streams/stream1.m3u8?token=${hash}` } });
+    assert.equal(u.statusCode, 401);
+    await u.body.dump();
   });
 
   test('the grant cookie set through nginx opens segments without a token', async () => {
