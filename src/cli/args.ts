@@ -17,6 +17,22 @@ export function parse<T extends NonNullable<ParseArgsConfig['options']>>(argv: s
   }
 }
 
+/**
+ * `streamgate <command> <sub> [options]`: the sub-command and its parsed options, or the exit code
+ * to return right away (0 after --help, 2 for a usage error, which is printed with the help).
+ */
+export function parseSubcommand<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T, help: string): { sub: string; values: Record<string, unknown> } | number {
+  const [sub, ...rest] = argv;
+  const a = parse(rest, options, help);
+  if (a === null) return 0;
+  if (a === undefined) return 2;
+  if (!sub || sub.startsWith('-')) {
+    console.error(help);
+    return 2;
+  }
+  return { sub, values: a.values as Record<string, unknown> };
+}
+
 export function requireConfig(file: unknown): Config {
   if (typeof file !== 'string') throw new Error('--config FILE is required');
   return loadConfigFile(file);

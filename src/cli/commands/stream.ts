@@ -1,6 +1,6 @@
 // `streamgate stream register|unregister|list`: the registered-stream list used when an app's
 // `publish.acceptUndefinedStreams` is false.
-import { parse, need, requireConfig } from '../args.js';
+import { parseSubcommand, need, requireConfig } from '../args.js';
 import { withStore } from '../with-store.js';
 
 const HELP = `usage:
@@ -9,14 +9,9 @@ const HELP = `usage:
   streamgate stream show       --config FILE --app APP --stream ID`;
 
 export async function stream(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  const a = parse(rest, { config: { type: 'string', short: 'c' }, app: { type: 'string' }, stream: { type: 'string' }, name: { type: 'string' } }, HELP);
-  if (a === null) return 0;
-  if (a === undefined || !sub) {
-    if (!sub) console.error(HELP);
-    return 2;
-  }
-  const v = a.values as Record<string, unknown>;
+  const parsed = parseSubcommand(argv, { config: { type: 'string', short: 'c' }, app: { type: 'string' }, stream: { type: 'string' }, name: { type: 'string' } }, HELP);
+  if (typeof parsed === 'number') return parsed;
+  const { sub, values: v } = parsed;
   const config = requireConfig(v.config);
   const app = need(v, 'app');
   const streamId = need(v, 'stream');

@@ -1,5 +1,5 @@
 // `streamgate subscriber add|list|delete|block`: TOTP subscribers in the configured store.
-import { parse, need, requireConfig, roleArg } from '../args.js';
+import { parseSubcommand, need, requireConfig, roleArg } from '../args.js';
 import { withStore } from '../with-store.js';
 import { validateSubscriber } from '../../api/subscriber-validation.js';
 import type { BlockType } from '../../store/store.js';
@@ -32,14 +32,9 @@ const int = (v: unknown, name: string, fallback: number) => {
 };
 
 export async function subscriber(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  const a = parse(rest, OPTIONS, HELP);
-  if (a === null) return 0;
-  if (a === undefined || !sub) {
-    if (!sub) console.error(HELP);
-    return 2;
-  }
-  const v = a.values as Record<string, unknown>;
+  const parsed = parseSubcommand(argv, OPTIONS, HELP);
+  if (typeof parsed === 'number') return parsed;
+  const { sub, values: v } = parsed;
   const config = requireConfig(v.config);
   const app = need(v, 'app');
   const streamId = need(v, 'stream');

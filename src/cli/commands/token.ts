@@ -1,6 +1,6 @@
 // `streamgate token create|hash|jwt|totp`: mint or compute credentials for scripts and operators.
-import { parse, need, requireConfig, roleArg } from '../args.js';
-import { createStore } from '../../store/index.js';
+import { parseSubcommand, need, requireConfig, roleArg } from '../args.js';
+import { withStore } from '../with-store.js';
 import { newTokenId } from '../../checks/one-time-token.js';
 import { hashToken } from '../../checks/hash-token.js';
 import { mintStreamJwt } from '../../checks/mint-jwt.js';
@@ -49,31 +49,20 @@ function expiry(values: Record<string, unknown>, defaultSeconds: number): number
 }
 
 export async function token(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  const a = parse(rest, OPTIONS, HELP);
-  if (a === null) return 0;
-  if (a === undefined || !sub) {
-    if (!sub) console.error(HELP);
-    return 2;
-  }
-  const v = a.values as Record<string, unknown>;
+  const parsed = parseSubcommand(argv, OPTIONS, HELP);
+  if (typeof parsed === 'number') return parsed;
+  const { sub, values: v } = parsed;
   const type = roleArg(v.type);
   const stream = () => need(v, 'stream');
   switch (sub) {
     case 'create': {
-      const config = requireConfig(v.config);
       const app = need(v, 'app');
-      appOf(config, app);
-      const store = createStore(config.store);
-      try {
+      return withStore(requireConfig(v.config), app, async (store) => {
         const t = { tokenId: newTokenId(), streamId: stream(), type, expireDate: expiry(v, 3600), roomId: typeof v.room === 'string' ? v.room : null };
         await store.saveToken(app, t);
         console.log(JSON.stringify(t));
-        if (config.store.type === 'memory') console.error('note: the memory store lives in this process only; use a redis store to share tokens with a running gate');
-      } finally {
-        await store.close();
-      }
-      return 0;
+        return 0;
+      });
     }
     case 'hash': {
       const secret = typeof v.secret === 'string' ? v.secret : appOf(requireConfig(v.config), need(v, 'app'))[type].hash.secret;
@@ -92,16 +81,13 @@ export async function token(argv: string[]): Promise<number> {
       const appName = need(v, 'app');
       const policy = appOf(config, appName)[type].totp;
       const subscriberId = need(v, 'subscriber');
-      const store = createStore(config.store);
-      try {
+      return withStore(config, appName, async (store) => {
         const subscriber = await store.getSubscriber(appName, stream(), subscriberId);
         const key = totpKeyFor({ policy, subscriberId, streamId: stream(), type, subscriber });
         if (!key) throw new Error('no TOTP key: the subscriber has no b32Secret and the app has no totp secret');
         console.log(totpCode(key.key, key.periodSeconds, Date.now()));
-      } finally {
-        await store.close();
-      }
-      return 0;
+        return 0;
+      });
     }
     default:
       console.error(`unknown token command '${sub}'\n\n${HELP}`);
