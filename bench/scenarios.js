@@ -72,12 +72,7 @@ export const SCENARIOS = [
     label: '(g) streamgate, segment with ?sg= grant (from a hash-token playlist)',
     kind: 'segment',
     server: 'gate',
-    url: async (ctx) => {
-      const playlist = ctx.url('gate', 'BenchHash', ctx.media.playlist, `token=${ctx.token.hash}`);
-      const uri = (await ctx.fetchText(playlist)).split('\n').find((l) => !l.startsWith('#') && l.includes(ctx.media.segment));
-      if (!uri || !uri.includes(`${ctx.grantParam}=`)) throw new Error(`no granted URI for ${ctx.media.segment} in the rewritten playlist`);
-      return new URL(uri, playlist).href;
-    },
+    url: async (ctx) => (await grantedSegment(ctx)).href,
   },
   {
     // What players send most: a live-playlist refresh carrying the grant (verify + one epoch read +
@@ -88,14 +83,19 @@ export const SCENARIOS = [
     server: 'gate',
     body: 'rewritten',
     url: async (ctx) => {
-      const playlist = ctx.url('gate', 'BenchHash', ctx.media.playlist, `token=${ctx.token.hash}`);
-      const uri = (await ctx.fetchText(playlist)).split('\n').find((l) => !l.startsWith('#') && l.includes(`${ctx.grantParam}=`));
-      if (!uri) throw new Error('no granted URI in the rewritten playlist');
-      const grant = new URL(uri, playlist).searchParams.get(ctx.grantParam);
+      const grant = (await grantedSegment(ctx)).searchParams.get(ctx.grantParam);
       return ctx.url('gate', 'BenchHash', ctx.media.playlist, `${ctx.grantParam}=${grant}`);
     },
   },
 ];
+
+/** The bench segment's URL as a player finds it in a hash-token playlist: carrying a fresh grant. */
+async function grantedSegment(ctx) {
+  const playlist = ctx.url('gate', 'BenchHash', ctx.media.playlist, `token=${ctx.token.hash}`);
+  const uri = (await ctx.fetchText(playlist)).split('\n').find((l) => !l.startsWith('#') && l.includes(ctx.media.segment));
+  if (!uri || !uri.includes(`${ctx.grantParam}=`)) throw new Error(`no granted URI for ${ctx.media.segment} in the rewritten playlist`);
+  return new URL(uri, playlist);
+}
 
 /** Every app name the origin must serve (nginx gets the same files under each). */
 export const originApps = (secrets) => ['LiveApp', ...Object.keys(gateConfig(secrets).apps)];
