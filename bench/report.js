@@ -36,7 +36,7 @@ export function summarize(rows) {
     const runs = row.runs;
     const rps = runs.map((r) => r.rps);
     const vsNginx = ratio(row, byKey.get(`${row.kind}/${ANCHORS.nginx}`));
-    const target = row.server === 'gate' ? TARGETS[row.kind] : undefined;
+    const target = row.server.startsWith('gate') ? TARGETS[row.kind] : undefined;
     return {
       id: row.id,
       label: row.label,

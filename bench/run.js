@@ -71,12 +71,15 @@ async function main() {
   if (needed.has('nginxProxy')) servers.nginxProxy = await startNginxProxy({ workDir, logDir, originPort, probePath });
   if (needed.has('httpProxy')) servers.httpProxy = await startHttpProxy({ logDir, originUrl: servers.origin.url, probePath });
   const startFailures = {};
-  if (needed.has('gate')) {
+  // Two gate processes: the default one, and one with playback sessions off (issue 2's pure-auth rows).
+  const gates = { gate: gateConfig(secrets), gatePlain: { ...gateConfig(secrets), session: { enabled: false } } };
+  for (const [name, gate] of Object.entries(gates)) {
+    if (!needed.has(name)) continue;
     try {
-      servers.gate = await startStreamgate({ workDir, logDir, originUrl: servers.origin.url, gate: gateConfig(secrets), probePath: `/BenchOpen/streams/${media.playlist}` });
+      servers[name] = await startStreamgate({ workDir, logDir, originUrl: servers.origin.url, gate, name, probePath: `/BenchOpen/streams/${media.playlist}` });
     } catch (err) {
-      startFailures.gate = `streamgate did not start: ${err.message}`;
-      console.error(`bench: ${startFailures.gate} (log: ${join(logDir, 'streamgate.log')})`);
+      startFailures[name] = `streamgate (${name}) did not start: ${err.message}`;
+      console.error(`bench: ${startFailures[name]} (log: ${join(logDir, `${name}.log`)})`);
     }
   }
 

@@ -45,6 +45,10 @@ const CONFIGS = [
   { id: 'd_gate_hash', label: '(d) streamgate, hash token (playlist: rewritten)', server: 'gate', app: 'BenchHash', query: (ctx) => `token=${ctx.token.hash}`, rewrites: true },
   { id: 'e_gate_jwt', label: '(e) streamgate, JWT HS256 (playlist: rewritten)', server: 'gate', app: 'BenchJwt', query: (ctx) => `token=${ctx.token.jwt}`, rewrites: true },
   { id: 'f_gate_open', label: '(f) streamgate, no auth', server: 'gate', app: 'BenchOpen' },
+  // session.enabled: false — the credential is checked and the playlist passes unchanged (no grant,
+  // no rewrite): the cost of authorization alone, as Ant Media's players use it (token on every request).
+  { id: 'h_gate_hash_plain', label: '(h) streamgate, hash token, sessions off', server: 'gatePlain', app: 'BenchHash', query: (ctx) => `token=${ctx.token.hash}` },
+  { id: 'i_gate_jwt_plain', label: '(i) streamgate, JWT HS256, sessions off', server: 'gatePlain', app: 'BenchJwt', query: (ctx) => `token=${ctx.token.jwt}` },
 ];
 
 /**

@@ -164,6 +164,8 @@ export const configSchema = z.strictObject({
     .prefault({}),
   session: z
     .strictObject({
+      /** false: no grants, no rewriting; every request must carry its own credential (Ant Media's behaviour). */
+      enabled: z.boolean().default(true),
       /** HMAC keys for playback grants; the first signs, all verify (rotation). Required for >1 replica. */
       secrets: z.array(z.string().min(32, 'must be at least 32 characters')).default([]),
       param: z.string().regex(/^[A-Za-z0-9_-]+$/).default('sg'),

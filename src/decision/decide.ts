@@ -48,7 +48,7 @@ async function tokenFactor(ctx: RequestContext, rt: RoleRuntime, store: Store): 
 
 export async function decide(ctx: RequestContext, rt: RoleRuntime, deps: DecideDeps): Promise<Decision> {
   // A playback grant stands for the credential that opened the session: segments are pure CPU.
-  if (ctx.credentials.grant && deps.sessions && !rt.open) return deps.sessions.authorize(ctx, ctx.credentials.grant);
+  if (ctx.credentials.grant && deps.sessions?.config.enabled && !rt.open) return deps.sessions.authorize(ctx, ctx.credentials.grant);
   try {
     if (rt.allowedIp) {
       const ip = checkPublisherIp(ctx, rt.allowedIp);

@@ -114,7 +114,7 @@ async function gated(
 
 /** Manifests and whole files open (or renew) a playback session; segments just pass. */
 async function allowed(rt: Runtime, app: AppRuntime, req: IncomingMessage, res: ServerResponse, canonical: { path: string; rawQuery: string }, ctx: RequestContext, d: Allow): Promise<void> {
-  const opensSession = ctx.role === 'play' && (ctx.kind === 'manifest' || ctx.kind === 'file') && req.method === 'GET' && !app.play.open;
+  const opensSession = rt.config.session.enabled && ctx.role === 'play' && (ctx.kind === 'manifest' || ctx.kind === 'file') && req.method === 'GET' && !app.play.open;
   if (!opensSession) return pass(rt, req, res, canonical.path, canonical.rawQuery, { strip: rt.config.origin.stripCredentials });
   const issued = await rt.sessions.issue(ctx, d, app.name, canonical.path.endsWith('.mpd') ? 'dash' : ctx.kind === 'file' ? 'http' : 'hls');
   if (!issued.allow) return sendDeny(res, issued.status, issued.reason);

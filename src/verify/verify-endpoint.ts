@@ -112,7 +112,7 @@ export async function handleVerify(rt: Runtime, req: IncomingMessage, res: Serve
   const headers: Record<string, string> = {};
   // Nothing can be rewritten here (nginx serves the body): the grant travels as a cookie
   // (nginx: auth_request_set $c $upstream_http_set_cookie; add_header Set-Cookie $c;) and in a header.
-  if (role === 'play' && (kind === 'manifest' || kind === 'file') && method === 'GET' && !app.play.open) {
+  if (rt.config.session.enabled && role === 'play' && (kind === 'manifest' || kind === 'file') && method === 'GET' && !app.play.open) {
     const issued = await rt.sessions.issue(ctx, decision, app.name, canonical.path.endsWith('.mpd') ? 'dash' : kind === 'file' ? 'http' : 'hls');
     if (!issued.allow) return deny(issued.status, issued.reason);
     if (issued.cookie) headers['set-cookie'] = issued.cookie;

@@ -161,6 +161,26 @@ describe('playback sessions', () => {
     assert.equal(none.status, 401);
   });
 
+  test('session.enabled: false serves the origin playlist unchanged and grants open nothing', async () => {
+    const off = await startTestGate({ origin: { url: origin.url }, session: { enabled: false, secrets: [SESSION_SECRET] }, apps: { LiveApp: { play: { hash: { enabled: true, secret: HASH_SECRET } } } } });
+    try {
+      const hash = hashToken('stream1', 'play', HASH_SECRET);
+      const res = await fetchUrl(`${off.url}/LiveApp/streams/stream1_240p300kbps.m3u8?token=${hash}`);
+      assert.equal(res.status, 200);
+      assert.equal(res.headers['set-cookie'], undefined);
+      assert.ok(!res.text.includes('sg='), 'playlist was rewritten');
+      assert.equal((await fetchUrl(`${origin.url}/LiveApp/streams/stream1_240p300kbps.m3u8`)).text, res.text);
+      // A grant from a gate with sessions on is no credential here.
+      const r = await playHls(rr, `${gates[0]!.url}/LiveApp/streams/stream1_adaptive.m3u8?token=${hash}`, { refreshes: 0, advance });
+      const grant = new URL(r.segmentUrl).searchParams.get('sg')!;
+      const seg = await fetchUrl(`${off.url}/LiveApp/streams/stream1000000001.ts?sg=${grant}`);
+      assert.equal(seg.status, 401);
+      assert.equal(JSON.parse(seg.text).reason, 'token_missing');
+    } finally {
+      await off.close();
+    }
+  });
+
   test('an expired grant answers grant_expired', async () => {
     const short = await startTestGate({ origin: { url: origin.url }, session: { secrets: [SESSION_SECRET], ttlSeconds: 1 }, apps: { LiveApp: { play: { hash: { enabled: true, secret: HASH_SECRET } } } } });
     try {
