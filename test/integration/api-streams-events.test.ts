@@ -7,6 +7,7 @@ import { startTestGate } from '../helpers/gate.js';
 import type { RunningGate } from '../../src/server.js';
 import { recordConnectionEvent } from '../../src/api/connection-events.js';
 import { StreamMessage } from '../../src/api/streams.js';
+import { call } from '../helpers/http.js';
 
 const prefix = `sgtest-apistr-${process.pid}-${Date.now()}`;
 const redisStore = { type: 'redis', redis: { url: 'redis://127.0.0.1:6379', keyPrefix: prefix } };
@@ -16,15 +17,6 @@ const apps = {
   FwdApp: { rest: { forwardCreate: true } },
 };
 
-async function call(method: string, url: string, body?: unknown): Promise<{ status: number; text: string; json: () => any }> {
-  const r = await request(url, {
-    method: method as 'GET',
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await r.body.text();
-  return { status: r.statusCode, text, json: () => JSON.parse(text) };
-}
 
 describe('management API: streams and statistics', () => {
   let origin: TestOrigin;

@@ -3,12 +3,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { request } from 'undici';
 import { startTestOrigin, type TestOrigin } from '../helpers/origin.js';
 import { startTestGate } from '../helpers/gate.js';
 import type { RunningGate } from '../../src/server.js';
 import { SubscriberMessage } from '../../src/api/subscriber-validation.js';
 import { SubscriberApiMessage } from '../../src/api/subscribers.js';
+import { call } from '../helpers/http.js';
 
 const prefix = `sgtest-apisub-${process.pid}-${Date.now()}`;
 const redisStore = { type: 'redis', redis: { url: 'redis://127.0.0.1:6379', keyPrefix: prefix } };
@@ -21,15 +21,6 @@ const apps = {
   DerivedApp: { play: { totp: { enabled: true, window: 0, secret: APP_TOTP_SECRET } } },
 };
 
-async function call(method: string, url: string, body?: unknown): Promise<{ status: number; json: () => any }> {
-  const r = await request(url, {
-    method: method as 'GET',
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const text = await r.body.text();
-  return { status: r.statusCode, json: () => JSON.parse(text) };
-}
 
 /** oathtool's code for the current step (RFC 6238, HMAC-SHA1, 6 digits). */
 const oath = (b32: string, period = 60) => execFileSync('oathtool', ['--totp', '-b', b32, `--time-step-size=${period}s`], { encoding: 'utf8' }).trim();

@@ -3,12 +3,12 @@
 // playing through the gate.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { request } from 'undici';
 import { jwtVerify } from 'jose';
 import { startTestOrigin, type TestOrigin } from '../helpers/origin.js';
 import { startTestGate, JWT_SECRET } from '../helpers/gate.js';
 import type { RunningGate } from '../../src/server.js';
 import { TokenMessage } from '../../src/api/tokens.js';
+import { call } from '../helpers/http.js';
 
 const prefix = `sgtest-apitok-${process.pid}-${Date.now()}`;
 const redisStore = { type: 'redis', redis: { url: 'redis://127.0.0.1:6379', keyPrefix: prefix } };
@@ -25,24 +25,6 @@ const apps = {
   PrivateApp: { play: { oneTimeToken: true } },
 };
 
-interface Reply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  text: string;
-  json: () => any;
-}
-
-async function call(method: string, url: string, opts: { body?: unknown; headers?: Record<string, string> } = {}): Promise<Reply> {
-  const headers: Record<string, string> = { ...opts.headers };
-  let body: string | undefined;
-  if (opts.body !== undefined) {
-    body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
-    headers['content-type'] ??= 'application/json';
-  }
-  const r = await request(url, { method: method as 'GET', headers, body });
-  const text = await r.body.text();
-  return { status: r.statusCode, headers: r.headers, text, json: () => JSON.parse(text) };
-}
 
 const now = () => Math.floor(Date.now() / 1000);
 
@@ -154,31 +136,31 @@ describe('management API: tokens', () => {
   test('POST /validate-token checks without consuming unless ?consume=true; rooms compare the room', async () => {
     const t = (await call('GET', `${admin}/stream2/token?expireDate=${now() + 600}&type=play`)).json();
     const probe = { tokenId: t.tokenId, streamId: 'stream2', type: 'play' };
-    assert.deepEqual((await call('POST', `${admin}/validate-token`, { body: probe })).json(), { success: true, message: null, dataId: null, errorId: 0 });
-    assert.equal((await call('POST', `${admin}/validate-token`, { body: probe })).json().success, true); // still there
-    assert.deepEqual((await call('POST', `${admin}/validate-token`, { body: { ...probe, streamId: 'stream20' } })).json().message, 'wrong_stream');
-    assert.equal((await call('POST', `${admin}/validate-token`, { body: { ...probe, type: 'publish' } })).json().message, 'wrong_role');
-    assert.equal((await call('POST', `${admin}/validate-token?consume=true`, { body: probe })).json().success, true);
-    assert.deepEqual((await call('POST', `${admin}/validate-token`, { body: probe })).json(), { success: false, message: 'used', dataId: null, errorId: 0 });
+    assert.deepEqual((await call('POST', `${admin}/validate-token`, probe)).json(), { success: true, message: null, dataId: null, errorId: 0 });
+    assert.equal((await call('POST', `${admin}/validate-token`, probe)).json().success, true); // still there
+    assert.deepEqual((await call('POST', `${admin}/validate-token`, { ...probe, streamId: 'stream20' })).json().message, 'wrong_stream');
+    assert.equal((await call('POST', `${admin}/validate-token`, { ...probe, type: 'publish' })).json().message, 'wrong_role');
+    assert.equal((await call('POST', `${admin}/validate-token?consume=true`, probe)).json().success, true);
+    assert.deepEqual((await call('POST', `${admin}/validate-token`, probe)).json(), { success: false, message: 'used', dataId: null, errorId: 0 });
     assert.equal((await call('GET', `${gate.url}/LiveApp/streams/stream2.m3u8?token=${t.tokenId}`)).status, 401);
 
     const room = (await call('GET', `${admin}/stream3/token?expireDate=${now() + 600}&type=play&roomId=room1`)).json();
     assert.equal(room.roomId, 'room1');
     const roomProbe = { tokenId: room.tokenId, streamId: 'any', type: 'play', roomId: 'room1' };
-    assert.equal((await call('POST', `${admin}/validate-token?consume=true`, { body: roomProbe })).json().success, true);
-    assert.equal((await call('POST', `${admin}/validate-token`, { body: roomProbe })).json().success, true); // room tokens are reusable
-    assert.equal((await call('POST', `${admin}/validate-token`, { body: { ...roomProbe, roomId: 'room2' } })).json().success, false);
+    assert.equal((await call('POST', `${admin}/validate-token?consume=true`, roomProbe)).json().success, true);
+    assert.equal((await call('POST', `${admin}/validate-token`, roomProbe)).json().success, true); // room tokens are reusable
+    assert.equal((await call('POST', `${admin}/validate-token`, { ...roomProbe, roomId: 'room2' })).json().success, false);
 
-    assert.deepEqual((await call('POST', `${admin}/validate-token`, { body: { streamId: 's', type: 'play' } })).json().success, false);
-    assert.equal((await call('POST', `${admin}/validate-token`, { body: { tokenId: 'x', type: 'both' } })).json().message, TokenMessage.badType);
-    assert.equal((await call('POST', `${admin}/validate-token`, { body: { tokenId: 'nope', streamId: 's', type: 'play' } })).json().message, 'missing');
-    const notJson = await call('POST', `${admin}/validate-token`, { body: '{"tokenId":' });
+    assert.deepEqual((await call('POST', `${admin}/validate-token`, { streamId: 's', type: 'play' })).json().success, false);
+    assert.equal((await call('POST', `${admin}/validate-token`, { tokenId: 'x', type: 'both' })).json().message, TokenMessage.badType);
+    assert.equal((await call('POST', `${admin}/validate-token`, { tokenId: 'nope', streamId: 's', type: 'play' })).json().message, 'missing');
+    const notJson = await call('POST', `${admin}/validate-token`, '{"tokenId":');
     assert.equal(notJson.status, 400);
     assert.equal(notJson.json().message, 'Request body is not valid JSON');
     // text/plain is what a cross-site page can send without a preflight: never accepted.
-    const plain = await call('POST', `${admin}/validate-token`, { body: JSON.stringify(probe), headers: { 'content-type': 'text/plain' } });
+    const plain = await call('POST', `${admin}/validate-token`, JSON.stringify(probe), { 'content-type': 'text/plain' });
     assert.equal(plain.status, 415);
-    const big = await call('POST', `${admin}/validate-token`, { body: JSON.stringify({ pad: 'x'.repeat(70_000) }) });
+    const big = await call('POST', `${admin}/validate-token`, JSON.stringify({ pad: 'x'.repeat(70_000) }));
     assert.equal(big.status, 413);
   });
 
@@ -196,7 +178,7 @@ describe('management API: tokens', () => {
     const unknown = await call('GET', `${gate.url}/PrivateApp/rest/v2/broadcasts/list/0/10?sort_by=name`);
     assert.equal(unknown.status, 200);
     assert.equal(origin.seen.at(-1)!.url, '/PrivateApp/rest/v2/broadcasts/list/0/10?sort_by=name');
-    const update = await call('PUT', `${gate.url}/LiveApp/rest/v2/broadcasts/stream1`, { body: { name: 'x' } });
+    const update = await call('PUT', `${gate.url}/LiveApp/rest/v2/broadcasts/stream1`, { name: 'x' });
     assert.equal(update.status, 200, 'PUT /{id} (update broadcast) is the origin\'s');
     assert.equal(origin.seen.at(-1)!.method, 'PUT');
     const adminUnknown = await call('GET', `${admin}/list/0/10`);
