@@ -13,6 +13,7 @@ import type { Allow, FileKind, RequestContext, Role } from '../decision/types.js
 import type { AppRuntime } from '../decision/policy.js';
 import { forward, upstreamHeaders, type ForwardRequest } from './forward.js';
 import { serveRewrittenManifest } from './manifest-response.js';
+import { protocolOf } from '../session/playback-sessions.js';
 import { sendDeny } from './respond.js';
 import { handleVerify } from '../verify/verify-endpoint.js';
 import { answerPreflight, bindCors } from './cors.js';
@@ -100,11 +101,7 @@ async function gated(
 ): Promise<void> {
   const startedAt = performance.now();
   const credentials = readCredentials(canonical.rawQuery, rt.config.session.param);
-  // The grant cookie stands in for a credential only when the URL brings none of its own
-  // (a new token in the URL starts a new playback).
-  if (!credentials.grant && !credentials.token && !credentials.subscriberCode && kind !== 'ingest') {
-    credentials.grant = rt.sessions.cookieGrant(req.headers.cookie);
-  }
+  credentials.grant = rt.sessions.presentedGrant(credentials, kind, req.headers.cookie);
   const ctx = buildContext({ app: app.name, streamIds, role, kind, clientIp: clientIpOf(rt, req), credentials, method: req.method ?? 'GET' });
   const decision = await decide(ctx, app[role], { store: rt.store, sessions: rt.sessions, registry: rt.registries.get(app.name) });
   recordDecision(rt, 'proxy', ctx, decision, startedAt);
@@ -114,16 +111,15 @@ async function gated(
 
 /** Manifests and whole files open (or renew) a playback session; segments just pass. */
 async function allowed(rt: Runtime, app: AppRuntime, req: IncomingMessage, res: ServerResponse, canonical: { path: string; rawQuery: string }, ctx: RequestContext, d: Allow): Promise<void> {
-  const opensSession = rt.config.session.enabled && ctx.role === 'play' && (ctx.kind === 'manifest' || ctx.kind === 'file') && req.method === 'GET' && !app.play.open;
-  if (!opensSession) return pass(rt, req, res, canonical.path, canonical.rawQuery, { strip: rt.config.origin.stripCredentials });
-  const issued = await rt.sessions.issue(ctx, d, app.name, canonical.path.endsWith('.mpd') ? 'dash' : ctx.kind === 'file' ? 'http' : 'hls');
+  if (!rt.sessions.opensSession(ctx, req.method ?? 'GET', app.play.open)) return pass(rt, req, res, canonical.path, canonical.rawQuery, { strip: rt.config.origin.stripCredentials });
+  const issued = await rt.sessions.issue(ctx, d, app.name, protocolOf(canonical.path, ctx.kind));
   if (!issued.allow) return sendDeny(res, issued.status, issued.reason);
   const extraHeaders: Record<string, string | string[]> = {};
   if (issued.cookie) extraHeaders['set-cookie'] = issued.cookie;
   if (ctx.kind === 'file') return pass(rt, req, res, canonical.path, canonical.rawQuery, { strip: rt.config.origin.stripCredentials, extraHeaders });
   if (!rt.pool) return sendDeny(res, 502, Reason.originUnavailable);
   const fwd = forwardedFor(rt, req);
-  const status = await serveRewrittenManifest(rt.pool, upstreamRequest(rt, req, canonical.path, canonical.rawQuery, true), req, res, {
+  const status = await serveRewrittenManifest(rt.pool, upstreamRequest(rt, req, canonical.path, canonical.rawQuery, true, fwd), req, res, {
     param: rt.config.session.param,
     grant: issued.value,
     clientOrigin: `${fwd.proto}://${fwd.host ?? 'localhost'}`,
@@ -131,10 +127,15 @@ async function allowed(rt: Runtime, app: AppRuntime, req: IncomingMessage, res: 
     maxBytes: rt.config.limits.maxManifestBytes,
     extraHeaders,
   });
-  rt.metrics.origin.labels(`${Math.floor(status / 100)}xx`).inc();
+  countOrigin(rt, status);
 }
 
-function upstreamRequest(rt: Runtime, req: IncomingMessage, path: string, rawQuery: string, strip: boolean): ForwardRequest {
+/** streamgate_origin_responses_total by status class (0 = the origin never answered). */
+function countOrigin(rt: Runtime, status: number): void {
+  rt.metrics.origin.labels(status ? `${Math.floor(status / 100)}xx` : 'error').inc();
+}
+
+function upstreamRequest(rt: Runtime, req: IncomingMessage, path: string, rawQuery: string, strip: boolean, fwd = forwardedFor(rt, req)): ForwardRequest {
   const query = strip ? stripCredentials(rawQuery, rt.config.session.param) : rawQuery;
   const method = req.method ?? 'GET';
   const hasBody = method !== 'GET' && method !== 'HEAD' && (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined);
@@ -142,7 +143,7 @@ function upstreamRequest(rt: Runtime, req: IncomingMessage, path: string, rawQue
     method,
     path: query ? `${path}?${query}` : path,
     // The grant cookie is streamgate's own: the origin never sees it.
-    headers: upstreamHeaders(req.headers, forwardedFor(rt, req), rt.sessions.withoutGrantCookie),
+    headers: upstreamHeaders(req.headers, fwd, rt.sessions.withoutGrantCookie),
     body: hasBody ? req : null,
   };
 }
@@ -151,6 +152,6 @@ function pass(rt: Runtime, req: IncomingMessage, res: ServerResponse, path: stri
   if (!rt.pool) return sendDeny(res, 502, Reason.originUnavailable);
   forward(rt.pool, upstreamRequest(rt, req, path, rawQuery, opts.strip), res, {
     responseHeaders: opts.extraHeaders,
-    onDone: (status) => rt.metrics.origin.labels(status ? `${Math.floor(status / 100)}xx` : 'error').inc(),
+    onDone: (status) => countOrigin(rt, status),
   });
 }

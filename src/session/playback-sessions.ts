@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { Reason, StoreUnavailableError } from '../errors.js';
 import type { Config } from '../config/schema.js';
 import type { Store } from '../store/store.js';
-import type { Allow, Decision, Deny, RequestContext } from '../decision/types.js';
+import type { Allow, Credentials, Decision, Deny, FileKind, RequestContext } from '../decision/types.js';
 import { createGrantCodec, newSessionId, type Grant, type GrantCodec } from './grant.js';
 
 export type SessionConfig = Config['session'];
@@ -26,6 +26,9 @@ export interface IssuedGrant {
 
 /** How a playback reached us, for connection events (Ant Media's `eventProtocol`). */
 export type PlaybackProtocol = 'hls' | 'dash' | 'http';
+/** Ant Media's eventProtocol for a playback that starts with this file. */
+export const protocolOf = (path: string, kind: FileKind): PlaybackProtocol => (path.endsWith('.mpd') ? 'dash' : kind === 'file' ? 'http' : 'hls');
+
 export type SessionStartListener = (app: string, grant: Grant, protocol: PlaybackProtocol) => void;
 
 const deny = (status: 401 | 403 | 503, reason: Deny['reason']): Deny => ({ allow: false, status, reason });
@@ -140,6 +143,20 @@ export class PlaybackSessions {
     let cookie = `${c.name}=${value}; Path=/${app}/streams/; Max-Age=${maxAge}; HttpOnly; SameSite=${c.sameSite}`;
     if (c.secure || c.sameSite === 'None') cookie += '; Secure';
     return cookie;
+  }
+
+  /**
+   * The grant a request presents: its `sg` parameter, or else the grant cookie — but the cookie only
+   * when the URL brings no credential of its own (a new token in the URL starts a new playback).
+   */
+  presentedGrant(credentials: Credentials, kind: FileKind, cookieHeader: string | undefined): string | undefined {
+    if (credentials.grant || credentials.token || credentials.subscriberCode || kind === 'ingest') return credentials.grant;
+    return this.cookieGrant(cookieHeader);
+  }
+
+  /** Whether an allowed request opens (or renews) a playback session: GET of a manifest or whole file. */
+  opensSession(ctx: RequestContext, method: string, roleOpen: boolean): boolean {
+    return this.config.enabled && ctx.role === 'play' && (ctx.kind === 'manifest' || ctx.kind === 'file') && method === 'GET' && !roleOpen;
   }
 
   /** The grant cookie's value in a Cookie header, if any. */

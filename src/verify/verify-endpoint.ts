@@ -14,6 +14,7 @@ import { decide } from '../decision/decide.js';
 import { recordDecision } from '../decision/record.js';
 import type { Role } from '../decision/types.js';
 import { sendDeny, sendJson } from '../proxy/respond.js';
+import { protocolOf } from '../session/playback-sessions.js';
 
 const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
 
@@ -102,9 +103,7 @@ export async function handleVerify(rt: Runtime, req: IncomingMessage, res: Serve
   const startedAt = performance.now();
   const credentials = readCredentials(canonical.rawQuery, rt.config.session.param);
   // nginx passes the client's Cookie header on the subrequest: the grant cookie opens segments.
-  if (!credentials.grant && !credentials.token && !credentials.subscriberCode && kind !== 'ingest') {
-    credentials.grant = rt.sessions.cookieGrant(first(req.headers.cookie));
-  }
+  credentials.grant = rt.sessions.presentedGrant(credentials, kind, req.headers.cookie);
   const ctx = buildContext({ app: app.name, streamIds, role, kind, clientIp: clientIpOf(rt, req), credentials, method });
   const decision = await decide(ctx, app[role], { store: rt.store, sessions: rt.sessions, registry: rt.registries.get(app.name) });
   recordDecision(rt, 'verify', ctx, decision, startedAt);
@@ -112,8 +111,8 @@ export async function handleVerify(rt: Runtime, req: IncomingMessage, res: Serve
   const headers: Record<string, string> = {};
   // Nothing can be rewritten here (nginx serves the body): the grant travels as a cookie
   // (nginx: auth_request_set $c $upstream_http_set_cookie; add_header Set-Cookie $c;) and in a header.
-  if (rt.config.session.enabled && role === 'play' && (kind === 'manifest' || kind === 'file') && method === 'GET' && !app.play.open) {
-    const issued = await rt.sessions.issue(ctx, decision, app.name, canonical.path.endsWith('.mpd') ? 'dash' : kind === 'file' ? 'http' : 'hls');
+  if (rt.sessions.opensSession(ctx, method, app.play.open)) {
+    const issued = await rt.sessions.issue(ctx, decision, app.name, protocolOf(canonical.path, kind));
     if (!issued.allow) return deny(issued.status, issued.reason);
     if (issued.cookie) headers['set-cookie'] = issued.cookie;
     headers['x-streamgate-grant'] = issued.value;
