@@ -50,10 +50,8 @@ function compiledFor(rt: Runtime, app: AppRuntime): CompiledFilter {
     f = {
       jwt: configured
         ? {
-            resolver: createKeyResolver(
-              { secret: j.secret, jwksUrl: j.jwksUrl, jwksCacheSeconds: j.jwksCacheSeconds, jwksTimeoutMs: j.jwksTimeoutMs, jwksCooldownSeconds: j.jwksCooldownSeconds, jwksShared: j.jwksShared },
-              rt.store,
-            ),
+            // The schema gives rest.jwt the same secret/jwks* keys KeyResolverOptions reads.
+            resolver: createKeyResolver(j, rt.store),
             algorithms: effectiveAlgorithms(j),
           }
         : null,

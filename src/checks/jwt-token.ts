@@ -73,17 +73,8 @@ export function createJwtCheck(policy: JwtPolicy, store: Store, options: JwtChec
   const cacheSize = options.cacheSize ?? 10_000;
   const keyResolver =
     options.keyResolver ??
-    createKeyResolver(
-      {
-        secret: policy.secret,
-        jwksUrl: policy.jwksUrl,
-        jwksCacheSeconds: policy.jwksCacheSeconds,
-        jwksTimeoutMs: policy.jwksTimeoutMs,
-        jwksCooldownSeconds: policy.jwksCooldownSeconds,
-        jwksShared: policy.jwksShared,
-      },
-      store,
-    );
+    // The schema gives the policy the same secret/jwks* keys KeyResolverOptions reads.
+    createKeyResolver(policy, store);
   // Map keeps insertion order: re-inserting on a hit makes the first key the least recently used.
   const cache = new Map<string, VerifiedClaims>();
   let hits = 0;
