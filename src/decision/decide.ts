@@ -21,9 +21,10 @@ export interface DecideDeps {
   registry?: StreamRegistry | undefined;
 }
 
+/** `header.payload…`: a non-empty first part and a non-empty second part (compact JWS). */
 const isJwtShaped = (t: string) => {
   const first = t.indexOf('.');
-  return first > 0 && t.indexOf('.', first + 1) > first + 1 && t.indexOf('.', t.lastIndexOf('.') + 1) === -1;
+  return first > 0 && t.indexOf('.', first + 1) > first + 1;
 };
 const isHashShaped = (t: string) => t.length === 64 && /^[0-9a-f]{64}$/.test(t);
 
