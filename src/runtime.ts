@@ -21,7 +21,10 @@ export interface Runtime {
   pool: Pool | null;
   log: Logger;
   metrics: Metrics;
+  /** Peers whose X-Forwarded-* are believed on the proxy and WebSocket doors (`trustedProxies`). */
   isTrustedProxy: (ip: string) => boolean;
+  /** Callers of `/verify` (`verify.allowedCallers`); their forwarded headers count there only. */
+  isVerifyCaller: (ip: string) => boolean;
   isPanelClient: (ip: string) => boolean;
   sessions: PlaybackSessions;
   /** Per app, when `publish.registry: origin`: where "registered stream" is asked (else the store). */
@@ -46,6 +49,7 @@ export function createRuntime(config: Config, deps: { store: Store; log: Logger;
     log: deps.log,
     metrics: deps.metrics,
     isTrustedProxy: compileCidrs(config.trustedProxies),
+    isVerifyCaller: compileCidrs(config.verify.allowedCallers),
     isPanelClient: compileCidrs(config.panel.allowedCIDRs),
   };
 }

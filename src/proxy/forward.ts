@@ -118,6 +118,8 @@ export interface ForwardRequest {
 export interface ForwardHooks {
   /** Extra response headers (e.g. Set-Cookie, CORS) merged over the origin's. */
   responseHeaders?: Record<string, string | string[]> | undefined;
+  /** Edits the origin's response headers in place before they are sent (e.g. a WHIP Location). */
+  rewriteHeaders?: ((status: number, headers: Record<string, string | string[]>) => void) | undefined;
   /** Called once with the outcome, for logs and metrics. */
   onDone?: (status: number, error?: Error) => void;
 }
@@ -154,6 +156,7 @@ class StreamingHandler implements Dispatcher.DispatchHandler {
     if (statusCode < 200) return; // 1xx informational: undici continues to the final response
     this.status = statusCode;
     const out = downstreamHeaders(headers);
+    this.hooks.rewriteHeaders?.(statusCode, out);
     if (this.hooks.responseHeaders) Object.assign(out, this.hooks.responseHeaders);
     this.res.writeHead(statusCode, statusMessage || undefined, out);
   }

@@ -15,12 +15,10 @@ import { forward, upstreamHeaders, type ForwardRequest } from './forward.js';
 import { serveRewrittenManifest } from './manifest-response.js';
 import { protocolOf } from '../session/playback-sessions.js';
 import { sendDeny } from './respond.js';
-import { handleVerify } from '../verify/verify-endpoint.js';
+import { handleVerify, isVerifyTarget } from '../verify/verify-endpoint.js';
+import { authorizeWhip, whipCredentials, whipLocationRewriter } from './whip.js';
 import { answerPreflight, bindCors } from './cors.js';
 import { handleRest } from '../api/router.js';
-
-/** Paths the gate answers itself on the public listener. */
-const VERIFY_PATH = '/verify';
 
 export function createHttpGate(rt: Runtime): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
@@ -33,9 +31,10 @@ export function createHttpGate(rt: Runtime): (req: IncomingMessage, res: ServerR
 }
 
 async function handle(rt: Runtime, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  // `/verify` and Envoy's `/verify/<original path>` answer 401/403, never 400: checked before the path.
+  if (isVerifyTarget(req.url ?? '/')) return handleVerify(rt, req, res);
   const canonical = canonicalizeUrl(req.url ?? '/', rt.config.limits.maxUriBytes);
   if (!canonical.ok) return sendDeny(res, 400, canonical.reason);
-  if (canonical.path === VERIFY_PATH) return handleVerify(rt, req, res, canonical.rawQuery);
 
   const route = routeRequest(canonical.segments);
   const method = req.method ?? 'GET';
@@ -78,13 +77,16 @@ async function handle(rt: Runtime, req: IncomingMessage, res: ServerResponse): P
       }
       return gated(rt, app, req, res, canonical, 'play', route.kind, route.streamIds);
     }
-    case 'whip':
+    case 'whip': {
+      if (roleForMethod(method) === null) return sendDeny(res, 405, Reason.methodNotAllowed);
+      if (route.streamId === null) return sendDeny(res, 400, Reason.streamUnrecognized);
+      return whip(rt, app, req, res, canonical, [route.streamId], route.rest[0] ?? null);
+    }
     case 'ingest': {
       const role: Role | null = roleForMethod(method);
       if (role === null) return sendDeny(res, 405, Reason.methodNotAllowed);
-      const streamIds = route.area === 'whip' ? (route.streamId === null ? [] : [route.streamId]) : route.streamIds;
-      if (!streamIds.length) return sendDeny(res, 400, Reason.streamUnrecognized);
-      return gated(rt, app, req, res, canonical, 'publish', 'ingest', streamIds);
+      if (!route.streamIds.length) return sendDeny(res, 400, Reason.streamUnrecognized);
+      return gated(rt, app, req, res, canonical, 'publish', 'ingest', route.streamIds);
     }
   }
 }
@@ -105,15 +107,27 @@ async function gated(
   const ctx = buildContext({ app: app.name, streamIds, role, kind, clientIp: clientIpOf(rt, req), credentials, method: req.method ?? 'GET' });
   const decision = await decide(ctx, app[role], { store: rt.store, sessions: rt.sessions, registry: rt.registries.get(app.name) });
   recordDecision(rt, 'proxy', ctx, decision, startedAt);
-  if (!decision.allow) return sendDeny(res, decision.status, decision.reason);
+  if (!decision.allow) return sendDeny(res, decision.status, decision.reason, undefined, app.name);
   return allowed(rt, app, req, res, canonical, ctx, decision);
+}
+
+/** WHIP endpoint and session URLs (see whip.ts): Bearer tokens, and a grant in the POST's Location. */
+async function whip(rt: Runtime, app: AppRuntime, req: IncomingMessage, res: ServerResponse, canonical: { path: string; rawQuery: string }, streamIds: readonly string[], resourceId: string | null): Promise<void> {
+  const startedAt = performance.now();
+  const method = req.method ?? 'GET';
+  const credentials = whipCredentials(canonical.rawQuery, rt.config.session.param, req.headers);
+  const { ctx, decision } = await authorizeWhip(rt, app, { streamIds, resourceId }, credentials, clientIpOf(rt, req), method);
+  recordDecision(rt, 'proxy', ctx, decision, startedAt);
+  if (!decision.allow) return sendDeny(res, decision.status, decision.reason, undefined, app.name);
+  const rewriteHeaders = resourceId === null && method === 'POST' ? whipLocationRewriter(rt, ctx, canonical.path) : undefined;
+  pass(rt, req, res, canonical.path, canonical.rawQuery, { strip: rt.config.origin.stripCredentials, dropAuthorization: rt.config.origin.stripCredentials, rewriteHeaders });
 }
 
 /** Manifests and whole files open (or renew) a playback session; segments just pass. */
 async function allowed(rt: Runtime, app: AppRuntime, req: IncomingMessage, res: ServerResponse, canonical: { path: string; rawQuery: string }, ctx: RequestContext, d: Allow): Promise<void> {
   if (!rt.sessions.opensSession(ctx, req.method ?? 'GET', app.play.open)) return pass(rt, req, res, canonical.path, canonical.rawQuery, { strip: rt.config.origin.stripCredentials });
   const issued = await rt.sessions.issue(ctx, d, app.name, protocolOf(canonical.path, ctx.kind));
-  if (!issued.allow) return sendDeny(res, issued.status, issued.reason);
+  if (!issued.allow) return sendDeny(res, issued.status, issued.reason, undefined, app.name);
   const extraHeaders: Record<string, string | string[]> = {};
   if (issued.cookie) extraHeaders['set-cookie'] = issued.cookie;
   if (ctx.kind === 'file') return pass(rt, req, res, canonical.path, canonical.rawQuery, { strip: rt.config.origin.stripCredentials, extraHeaders });
@@ -135,23 +149,29 @@ function countOrigin(rt: Runtime, status: number): void {
   rt.metrics.origin.labels(status ? `${Math.floor(status / 100)}xx` : 'error').inc();
 }
 
-function upstreamRequest(rt: Runtime, req: IncomingMessage, path: string, rawQuery: string, strip: boolean, fwd = forwardedFor(rt, req)): ForwardRequest {
+function upstreamRequest(rt: Runtime, req: IncomingMessage, path: string, rawQuery: string, strip: boolean, fwd = forwardedFor(rt, req), dropAuthorization = false): ForwardRequest {
   const query = strip ? stripCredentials(rawQuery, rt.config.session.param) : rawQuery;
   const method = req.method ?? 'GET';
   const hasBody = method !== 'GET' && method !== 'HEAD' && (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined);
-  return {
-    method,
-    path: query ? `${path}?${query}` : path,
-    // The grant cookie is streamgate's own: the origin never sees it.
-    headers: upstreamHeaders(req.headers, fwd, rt.sessions.withoutGrantCookie),
-    body: hasBody ? req : null,
-  };
+  // The grant cookie is streamgate's own: the origin never sees it.
+  const headers = upstreamHeaders(req.headers, fwd, rt.sessions.withoutGrantCookie);
+  // A WHIP Bearer token is a credential like ?token=: stripped with it.
+  if (dropAuthorization) delete headers.authorization;
+  return { method, path: query ? `${path}?${query}` : path, headers, body: hasBody ? req : null };
 }
 
-function pass(rt: Runtime, req: IncomingMessage, res: ServerResponse, path: string, rawQuery: string, opts: { strip: boolean; extraHeaders?: Record<string, string | string[]> }): void {
+interface PassOptions {
+  strip: boolean;
+  extraHeaders?: Record<string, string | string[]>;
+  dropAuthorization?: boolean;
+  rewriteHeaders?: ((status: number, headers: Record<string, string | string[]>) => void) | undefined;
+}
+
+function pass(rt: Runtime, req: IncomingMessage, res: ServerResponse, path: string, rawQuery: string, opts: PassOptions): void {
   if (!rt.pool) return sendDeny(res, 502, Reason.originUnavailable);
-  forward(rt.pool, upstreamRequest(rt, req, path, rawQuery, opts.strip), res, {
+  forward(rt.pool, upstreamRequest(rt, req, path, rawQuery, opts.strip, undefined, opts.dropAuthorization), res, {
     responseHeaders: opts.extraHeaders,
+    rewriteHeaders: opts.rewriteHeaders,
     onDone: (status) => countOrigin(rt, status),
   });
 }

@@ -14,6 +14,15 @@ export function clientIpOf(rt: Runtime, req: IncomingMessage): string {
   return resolveClientIp(peerAddress(req), req.headers, rt.isTrustedProxy);
 }
 
+/**
+ * The client IP a `/verify` caller reports: its X-Forwarded-For (walked right to left past hops that
+ * are allowed callers or trusted proxies) or X-Real-IP. Only meaningful once the peer was checked
+ * against `verify.allowedCallers`; never used by the proxy or WebSocket doors.
+ */
+export function verifyClientIpOf(rt: Pick<Runtime, 'isVerifyCaller' | 'isTrustedProxy'>, req: IncomingMessage): string {
+  return resolveClientIp(peerAddress(req), req.headers, (ip) => rt.isVerifyCaller(ip) || rt.isTrustedProxy(ip));
+}
+
 /** X-Forwarded-* for the origin: a trusted proxy's chain is extended, anyone else's is replaced. */
 export function forwardedFor(rt: Runtime, req: IncomingMessage): ForwardedFor {
   const peer = peerAddress(req);

@@ -1,74 +1,53 @@
-// Front door 2: `GET /verify` for nginx auth_request, Traefik ForwardAuth and Envoy ext_authz.
+// Front door 2: `/verify` for nginx auth_request, Traefik ForwardAuth and Envoy / Istio ext_authz.
 // Contract (edge-auth-anchors.md §A): 200 allows (Envoy accepts only 200, not any 2xx); 401 for a
 // missing or bad credential; 403 for a good credential that policy refuses or a request that
 // cannot be authorized at all. Never 400/404 to mean deny: nginx turns those into 500.
 // 503 (store down) is not a deny but "cannot decide": nginx answers 500, i.e. fails closed.
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Reason, type ReasonCode } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import { canonicalizeUrl } from '../request/canonical-path.js';
 import { routeRequest } from '../request/stream-path.js';
 import { readCredentials } from '../request/credentials.js';
-import { buildContext, clientIpOf, peerAddress, roleForMethod } from '../request/context.js';
+import { buildContext, peerAddress, roleForMethod, verifyClientIpOf } from '../request/context.js';
 import { decide } from '../decision/decide.js';
 import { recordDecision } from '../decision/record.js';
 import type { Role } from '../decision/types.js';
 import { sendDeny, sendJson } from '../proxy/respond.js';
+import { authorizeWhip, whipCredentials } from '../proxy/whip.js';
 import { protocolOf } from '../session/playback-sessions.js';
+import { isVerifyTarget, originalRequest } from './original-request.js';
 
-const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
-
-/** ingress-nginx sends a full URL in X-Original-URL: keep only the request-target. */
-function requestTarget(raw: string): string {
-  if (raw.startsWith('http://') || raw.startsWith('https://')) {
-    const slash = raw.indexOf('/', raw.indexOf('//') + 2);
-    return slash === -1 ? '/' : raw.slice(slash);
-  }
-  return raw;
-}
+export { isVerifyTarget };
 
 /**
- * One value from whichever header dialect the proxy speaks — or null when several dialects are
- * present and disagree. A proxy sets its own header but may pass the client's others through
- * (Traefik ForwardAuth copies client headers): a client-supplied X-Original-URI next to Traefik's
- * X-Forwarded-Uri must not choose what gets authorized.
+ * `/verify` in every dialect (see original-request.ts). Callers outside `verify.allowedCallers` get 403
+ * `route_denied` before anything is read. Denies carry `X-Streamgate-Reason` (nginx drops the body of
+ * an auth subrequest; `auth_request_set` can pick the header up) and, on 401, `WWW-Authenticate`.
  */
-function agreed(values: (string | undefined)[]): string | null | undefined {
-  const present = values.filter((v): v is string => v !== undefined && v !== '');
-  if (present.length === 0) return undefined;
-  return present.every((v) => v === present[0]) ? present[0]! : null;
-}
+export async function handleVerify(rt: Runtime, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  let realm = 'streamgate';
+  const deny = (status: 401 | 403 | 503, reason: ReasonCode) => sendDeny(res, status, reason, { 'x-streamgate-reason': reason }, realm);
+  // Forwarded facts are believed only from configured callers; anyone else learns nothing.
+  if (!rt.isVerifyCaller(peerAddress(req))) return deny(403, Reason.routeDenied);
 
-function verifyRole(rawQuery: string): Role | null | undefined {
-  if (!rawQuery) return undefined;
-  const role = new URLSearchParams(rawQuery).get('role');
-  if (role === null) return undefined;
-  return role === 'play' || role === 'publish' ? role : null;
-}
-
-export async function handleVerify(rt: Runtime, req: IncomingMessage, res: ServerResponse, rawQuery: string): Promise<void> {
-  const deny = (status: 401 | 403 | 503, reason: ReasonCode) => sendDeny(res, status, reason);
-  if (req.method !== 'GET' && req.method !== 'HEAD') return deny(403, Reason.methodNotAllowed);
-  // Forwarded facts are believed only from configured proxies; anyone else learns nothing.
-  if (!rt.isTrustedProxy(peerAddress(req))) return deny(403, Reason.routeDenied);
-
-  const h = req.headers;
-  const uri = agreed([first(h['x-original-uri']), first(h['x-forwarded-uri']), first(h['x-original-url'])].map((v) => (v ? requestTarget(v) : v)));
-  const forwardedMethod = agreed([first(h['x-original-method']), first(h['x-forwarded-method'])].map((v) => v?.toUpperCase()));
-  if (uri === null || forwardedMethod === null) return deny(403, Reason.routeDenied);
-  if (!uri) return deny(403, Reason.pathInvalid);
-  const method = forwardedMethod ?? 'GET';
+  const original = originalRequest(req.url ?? '/verify', req.method ?? 'GET', req.headers);
+  if (!original.ok) {
+    if (original.why === 'method') return deny(403, Reason.methodNotAllowed);
+    return deny(403, original.why === 'missing' ? Reason.pathInvalid : Reason.routeDenied);
+  }
+  const method = original.method;
   // CORS preflights carry no credentials; the proxy in front answers or forwards them.
   if (method === 'OPTIONS') return allow(res, '', '', 'play');
-  const canonical = canonicalizeUrl(uri, rt.config.limits.maxUriBytes);
+  const canonical = canonicalizeUrl(original.uri, rt.config.limits.maxUriBytes);
   if (!canonical.ok) return deny(403, canonical.reason);
   const route = routeRequest(canonical.segments);
   if (route.area === 'root') return deny(403, Reason.routeDenied);
   const app = rt.apps.get(route.app);
   if (!app) return deny(403, Reason.appNotFound);
+  realm = app.name;
 
-  const asked = verifyRole(rawQuery);
-  if (asked === null) return deny(403, Reason.routeDenied);
+  const asked = original.role;
   let streamIds: readonly string[];
   let kind: 'manifest' | 'segment' | 'file' | 'ingest';
   switch (route.area) {
@@ -85,10 +64,16 @@ export async function handleVerify(rt: Runtime, req: IncomingMessage, res: Serve
       streamIds = route.streamIds;
       kind = route.kind === 'manifest' || route.kind === 'segment' || route.kind === 'file' ? route.kind : 'segment';
       break;
-    case 'whip':
-      streamIds = route.streamId === null ? [] : [route.streamId];
-      kind = 'ingest';
-      break;
+    case 'whip': {
+      if (route.streamId === null) return deny(403, Reason.streamUnrecognized);
+      if (asked === 'play' || roleForMethod(method) === null) return deny(403, Reason.methodNotAllowed);
+      const startedAt = performance.now();
+      const credentials = whipCredentials(canonical.rawQuery, rt.config.session.param, req.headers);
+      const { ctx, decision } = await authorizeWhip(rt, app, { streamIds: [route.streamId], resourceId: route.rest[0] ?? null }, credentials, verifyClientIpOf(rt, req), method);
+      recordDecision(rt, 'verify', ctx, decision, startedAt);
+      if (!decision.allow) return deny(decision.status, decision.reason);
+      return allow(res, app.name, decision.streamId ?? ctx.streamId, 'publish', 'subscriberId' in decision ? decision.subscriberId : undefined);
+    }
     case 'ingest':
       streamIds = route.streamIds;
       kind = 'ingest';
@@ -104,7 +89,7 @@ export async function handleVerify(rt: Runtime, req: IncomingMessage, res: Serve
   const credentials = readCredentials(canonical.rawQuery, rt.config.session.param);
   // nginx passes the client's Cookie header on the subrequest: the grant cookie opens segments.
   credentials.grant = rt.sessions.presentedGrant(credentials, kind, req.headers.cookie);
-  const ctx = buildContext({ app: app.name, streamIds, role, kind, clientIp: clientIpOf(rt, req), credentials, method });
+  const ctx = buildContext({ app: app.name, streamIds, role, kind, clientIp: verifyClientIpOf(rt, req), credentials, method });
   const decision = await decide(ctx, app[role], { store: rt.store, sessions: rt.sessions, registry: rt.registries.get(app.name) });
   recordDecision(rt, 'verify', ctx, decision, startedAt);
   if (!decision.allow) return deny(decision.status, decision.reason);

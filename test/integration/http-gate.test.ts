@@ -175,8 +175,8 @@ describe('http gate', () => {
   test('hop-by-hop headers are removed, X-Forwarded-For from an untrusted peer is replaced', async () => {
     await get(`${gate.url}/OpenApp/streams/stream1.m3u8`, { 'x-forwarded-for': '6.6.6.6', 'proxy-authorization': 'Basic x', te: 'trailers', 'x-custom': 'kept' });
     const seen = origin.seen.at(-1)!;
-    // 127.0.0.1 is a trusted proxy by default: its chain is extended, not trusted blindly for auth.
-    assert.equal(seen.headers['x-forwarded-for'], '6.6.6.6, 127.0.0.1');
+    // No peer is a trusted proxy by default, not even loopback: the client's own chain is replaced.
+    assert.equal(seen.headers['x-forwarded-for'], '127.0.0.1');
     assert.equal(seen.headers['proxy-authorization'], undefined);
     assert.equal(seen.headers.te, undefined);
     assert.equal(seen.headers['x-custom'], 'kept');

@@ -109,8 +109,9 @@ describe('/verify', () => {
     assert.equal((await verify(gate, { 'x-original-uri': '/LiveApp/streams/stream1.m3u8', 'x-original-method': 'OPTIONS' })).status, 200);
   });
 
-  test('an untrusted caller learns nothing', async () => {
-    const strict = await startTestGate({ trustedProxies: [], apps });
+  test('a caller outside verify.allowedCallers learns nothing, even when it is a trusted proxy', async () => {
+    // trustedProxies is for the proxy and WebSocket doors; /verify has its own list.
+    const strict = await startTestGate({ trustedProxies: ['127.0.0.1/32', '::1/128'], verify: { allowedCallers: ['10.0.0.0/8'] }, apps });
     try {
       const r = await verify(strict, { 'x-original-uri': `/LiveApp/streams/stream1.m3u8?token=${hash}` });
       assert.equal(r.status, 403);
