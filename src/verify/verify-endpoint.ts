@@ -57,6 +57,9 @@ export async function handleVerify(rt: Runtime, req: IncomingMessage, res: Serve
     case 'static':
       return allow(res, route.app, '', 'play');
     case 'streams':
+      // Media files are read-only, whatever the caller's dialect says (the proxy answers 405): a PUT
+      // to a playlist must never pass as a "publish" of an open role.
+      if ((method !== 'GET' && method !== 'HEAD') || asked === 'publish') return deny(403, Reason.methodNotAllowed);
       if (route.kind === null) {
         if (app.play.open) return allow(res, route.app, '', 'play');
         return deny(403, Reason.streamUnrecognized);
@@ -75,14 +78,14 @@ export async function handleVerify(rt: Runtime, req: IncomingMessage, res: Serve
       return allow(res, app.name, decision.streamId ?? ctx.streamId, 'publish', 'subscriberId' in decision ? decision.subscriberId : undefined);
     }
     case 'ingest':
+      if (asked === 'play' || roleForMethod(method) === null) return deny(403, Reason.methodNotAllowed);
       streamIds = route.streamIds;
       kind = 'ingest';
       break;
     default:
       return deny(403, Reason.routeDenied);
   }
-  const role: Role | null = asked ?? roleForMethod(method);
-  if (role === null) return deny(403, Reason.methodNotAllowed);
+  const role: Role = kind === 'ingest' ? 'publish' : 'play';
   if (!streamIds.length) return deny(403, Reason.streamUnrecognized);
 
   const startedAt = performance.now();
