@@ -57,6 +57,8 @@ export interface ForwardedFor {
   forwardedFor: string;
   proto: string;
   host: string | undefined;
+  /** Value for X-Real-IP: the client IP streamgate decided on (a client's own copy never passes). */
+  realIp?: string | undefined;
 }
 
 /** Client request headers → origin request headers (hop-by-hop removed, X-Forwarded-* set). */
@@ -65,7 +67,9 @@ export function upstreamHeaders(src: IncomingHttpHeaders, fwd: ForwardedFor, dro
   const out: Record<string, string | string[]> = {};
   for (const name in src) {
     if (HOP_BY_HOP.has(name) || (extra && extra.has(name))) continue;
-    if (name === 'host' || name === 'x-forwarded-for' || name === 'x-forwarded-proto' || name === 'x-forwarded-host') continue;
+    // Forwarding facts are ours to state: the client's copies (and RFC 7239 Forwarded, which we do not
+    // produce) never reach an origin that may believe them (Ant Media trusts X-Real-IP from anyone).
+    if (name === 'host' || name === 'x-forwarded-for' || name === 'x-forwarded-proto' || name === 'x-forwarded-host' || name === 'x-real-ip' || name === 'forwarded') continue;
     const v = src[name];
     if (v === undefined) continue;
     if (name === 'cookie' && dropCookie) {
@@ -78,6 +82,7 @@ export function upstreamHeaders(src: IncomingHttpHeaders, fwd: ForwardedFor, dro
   out['x-forwarded-for'] = fwd.forwardedFor;
   out['x-forwarded-proto'] = fwd.proto;
   if (fwd.host) out['x-forwarded-host'] = fwd.host;
+  if (fwd.realIp) out['x-real-ip'] = fwd.realIp;
   return out;
 }
 

@@ -32,7 +32,8 @@ export function forwardedFor(rt: Runtime, req: IncomingMessage): ForwardedFor {
   const priorText = Array.isArray(prior) ? prior.join(', ') : prior;
   const proto = trusted && typeof h['x-forwarded-proto'] === 'string' ? h['x-forwarded-proto'] : 'http';
   const host = trusted && typeof h['x-forwarded-host'] === 'string' ? h['x-forwarded-host'] : h.host;
-  return { forwardedFor: priorText ? `${priorText}, ${peer}` : peer, proto, host };
+  const realIp = trusted ? resolveClientIp(peer, h, rt.isTrustedProxy) : peer;
+  return { forwardedFor: priorText ? `${priorText}, ${peer}` : peer, proto, host, realIp };
 }
 
 export function roleForMethod(method: string): Role | null {
