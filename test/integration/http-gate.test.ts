@@ -164,6 +164,19 @@ describe('http gate', () => {
     await denied.body.dump();
   });
 
+  test('every 401 carries a Bearer challenge for the app (RFC 9110 §11.6.1, RFC 6750 §3)', async () => {
+    const missing = await get(`${gate.url}/LiveApp/streams/stream1.m3u8`);
+    assert.equal(missing.status, 401);
+    assert.equal(missing.headers['www-authenticate'], 'Bearer realm="LiveApp"', 'no credential: no error code');
+    const bad = await get(`${gate.url}/LiveApp/streams/stream1.m3u8?token=${hashToken('stream10', 'play', HASH_SECRET)}`);
+    assert.equal(bad.status, 401);
+    assert.equal(bad.headers['www-authenticate'], 'Bearer realm="LiveApp", error="invalid_token", error_description="token_invalid"');
+    const head = await get(`${gate.url}/LiveApp/streams/stream1.m3u8`, {}, 'HEAD');
+    assert.equal(head.headers['www-authenticate'], 'Bearer realm="LiveApp"');
+    const notFound = await get(`${gate.url}/Nope/streams/stream1.m3u8`);
+    assert.equal(notFound.headers['www-authenticate'], undefined);
+  });
+
   test('open apps pass; non-GET on /streams is 405; static files pass unchecked', async () => {
     assert.equal((await get(`${gate.url}/OpenApp/streams/stream1.m3u8`)).status, 200);
     assert.equal((await get(`${gate.url}/LiveApp/play.html`)).status, 200);
