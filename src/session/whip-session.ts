@@ -21,9 +21,15 @@ type SessionConfig = Config['session'];
 export interface WhipResource {
   app: string;
   streamId: string;
-  /** The last path segment of the session URL (Ant Media: the ETag uuid). */
+  /**
+   * The last path segment of the session URL (Ant Media: the ETag uuid). In a grant, ANY_RESOURCE
+   * when it was minted before the origin named the resource (`/verify`: the check precedes the POST).
+   */
   resourceId: string;
 }
+
+/** A grant for every session URL of its stream: what `/verify` mints, since it never sees Location. */
+export const ANY_RESOURCE = '*';
 
 export interface WhipGrantAllow {
   allow: true;
@@ -60,7 +66,8 @@ export function authorizeWhipGrant(codec: GrantCodec, config: SessionConfig, val
   const v = codec.verify(value, Math.floor(nowMs / 1000));
   if (!v.ok) return deny(v.reason);
   const g = v.grant;
-  if (g.role !== 'publish' || g.app !== resource.app || g.streamId !== resource.streamId || g.sessionId !== resource.resourceId) return deny(Reason.grantInvalid);
+  const sameResource = g.sessionId === resource.resourceId || g.sessionId === ANY_RESOURCE;
+  if (g.role !== 'publish' || g.app !== resource.app || g.streamId !== resource.streamId || !sameResource) return deny(Reason.grantInvalid);
   if (config.bindClientIp && g.clientIp !== clientIp) return deny(Reason.grantInvalid);
   return { allow: true, via: 'grant', factors: ['grant'], streamId: g.streamId };
 }
@@ -87,7 +94,7 @@ export function whipResourceOf(location: string, requestPath: string, originUrl:
   if (!canonical.ok) return null;
   const route = routeRequest(canonical.segments);
   if (route.area !== 'whip' || route.app !== expect.app || route.streamId === null || route.rest.length !== 1) return null;
-  if (!expect.streamIds.includes(route.streamId)) return null;
+  if (!expect.streamIds.includes(route.streamId) || route.rest[0] === ANY_RESOURCE) return null;
   return { app: route.app, streamId: route.streamId, resourceId: route.rest[0]!, path: canonical.path, rawQuery: canonical.rawQuery };
 }
 

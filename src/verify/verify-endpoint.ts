@@ -15,6 +15,7 @@ import { recordDecision } from '../decision/record.js';
 import type { Role } from '../decision/types.js';
 import { sendDeny, sendJson } from '../proxy/respond.js';
 import { authorizeWhip, whipCredentials } from '../proxy/whip.js';
+import { ANY_RESOURCE, issueWhipGrant } from '../session/whip-session.js';
 import { protocolOf } from '../session/playback-sessions.js';
 import { isVerifyTarget, originalRequest } from './original-request.js';
 
@@ -75,7 +76,7 @@ export async function handleVerify(rt: Runtime, req: IncomingMessage, res: Serve
       const { ctx, decision } = await authorizeWhip(rt, app, { streamIds: [route.streamId], resourceId: route.rest[0] ?? null }, credentials, verifyClientIpOf(rt, req), method);
       recordDecision(rt, 'verify', ctx, decision, startedAt);
       if (!decision.allow) return deny(decision.status, decision.reason);
-      return allow(res, app.name, decision.streamId ?? ctx.streamId, 'publish', 'subscriberId' in decision ? decision.subscriberId : undefined);
+      return allow(res, app.name, decision.streamId ?? ctx.streamId, 'publish', 'subscriberId' in decision ? decision.subscriberId : undefined, whipGrantHeader(rt, ctx, route.rest[0] ?? null, method));
     }
     case 'ingest':
       if (asked === 'play' || roleForMethod(method) === null) return deny(403, Reason.methodNotAllowed);
@@ -106,6 +107,16 @@ export async function handleVerify(rt: Runtime, req: IncomingMessage, res: Serve
     headers['x-streamgate-grant'] = issued.value;
   }
   return allow(res, app.name, decision.streamId ?? ctx.streamId, role, decision.subscriberId, headers);
+}
+
+/**
+ * An allowed WHIP POST: a session grant for every session URL of the stream, as `X-Streamgate-Grant`
+ * (the origin's Location never passes through here; nginx appends the grant to it with
+ * `proxy_redirect`, see deploy/nginx/auth-request.conf).
+ */
+function whipGrantHeader(rt: Runtime, ctx: { app: string; streamId: string; clientIp: string; now: number }, resourceId: string | null, method: string): Record<string, string> {
+  if (resourceId !== null || method !== 'POST') return {};
+  return { 'x-streamgate-grant': issueWhipGrant(rt.sessions.codec, rt.config.session, { app: ctx.app, streamId: ctx.streamId, resourceId: ANY_RESOURCE }, ctx.clientIp, ctx.now) };
 }
 
 function allow(res: ServerResponse, app: string, streamId: string, role: Role, subscriberId?: string, extra: Record<string, string> = {}): void {

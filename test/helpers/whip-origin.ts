@@ -1,7 +1,8 @@
 // A WHIP-shaped origin on loopback (RFC 9725 §4): POST /{app}/whip/{id} with an SDP offer answers
 // 201 + SDP answer + `Location` + `ETag`; PATCH (trickle ICE, application/trickle-ice-sdpfrag) and
 // DELETE on the session URL answer 204, an unknown session 404. Like Ant Media's WhipEndpoint, the
-// Location is absolute, built from the origin's own view of the request URI plus `/{uuid}`.
+// Location is absolute, built from the origin's own view of the request URI plus `/{uuid}`. Any
+// other path answers 200 `ok <path>`.
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
@@ -26,7 +27,9 @@ export async function startTestWhipOrigin(): Promise<TestWhipOrigin> {
       seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
       const path = (req.url ?? '/').split('?')[0]!;
       const parts = path.split('/').filter(Boolean); // [app, 'whip', id, resource?]
-      if (parts[1] !== 'whip' || parts.length < 3 || parts.length > 4) return void res.writeHead(404).end();
+      // Anything else (play files, pages) is a plain 200, so one origin can stand behind every location.
+      if (parts[1] !== 'whip') return void res.writeHead(200, { 'content-type': 'text/plain' }).end(`ok ${path}`);
+      if (parts.length < 3 || parts.length > 4) return void res.writeHead(404).end();
       if (parts.length === 3 && req.method === 'POST') {
         if (req.headers['content-type'] !== 'application/sdp' || !body.toString().startsWith('v=0')) return void res.writeHead(400).end();
         const etag = randomUUID();

@@ -1,7 +1,8 @@
-// The shipped deploy/nginx/auth-request.conf, run by a real nginx in front of a real gate and origin:
-// only the upstream addresses and the listen port are substituted. What a player or encoder sees:
-// allows, 401 with one WWW-Authenticate and streamgate's JSON reason, 403 with its reason, WHIP with
-// a Bearer token, and /verify unreachable from outside.
+// The shipped deploy/nginx/auth-request.conf, run by a real nginx in front of a real gate and a
+// WHIP-shaped origin: only the upstream addresses and the listen port are substituted. What a player
+// or encoder sees: allows, 401 with one WWW-Authenticate and streamgate's JSON reason, 403 with its
+// reason, the WHIP POST → PATCH → DELETE sequence with a one-time Bearer token, and /verify
+// unreachable from outside.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -10,13 +11,14 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { startTestOrigin, type TestOrigin } from '../helpers/origin.js';
+import { startTestWhipOrigin, type TestWhipOrigin } from '../helpers/whip-origin.js';
 import { startTestGate, HASH_SECRET } from '../helpers/gate.js';
 import type { RunningGate } from '../../src/server.js';
 import { hashToken } from '../../src/checks/hash-token.js';
+import { newTokenId } from '../../src/checks/one-time-token.js';
 
 const NGINX = '/usr/sbin/nginx';
-const apps = { LiveApp: { play: { hash: { enabled: true, secret: HASH_SECRET } }, publish: { hash: { enabled: true, secret: HASH_SECRET } } } };
+const apps = { LiveApp: { play: { hash: { enabled: true, secret: HASH_SECRET } }, publish: { oneTimeToken: true, hash: { enabled: true, secret: HASH_SECRET } } } };
 
 const freePort = () =>
   new Promise<number>((resolve) => {
@@ -27,14 +29,14 @@ const freePort = () =>
   });
 
 describe('deploy/nginx/auth-request.conf as shipped', { skip: existsSync(NGINX) ? false : 'nginx not installed' }, () => {
-  let origin: TestOrigin;
+  let origin: TestWhipOrigin;
   let gate: RunningGate;
   let nginx: ChildProcess;
   let dir: string;
   let base: string;
 
   before(async () => {
-    origin = await startTestOrigin();
+    origin = await startTestWhipOrigin();
     gate = await startTestGate({ origin: { url: origin.url }, apps });
     dir = mkdtempSync(join(tmpdir(), 'sg-deploy-nginx-'));
     const port = await freePort();
@@ -75,7 +77,7 @@ http {
   test('play: allowed with a token; 401 with one challenge and the JSON reason; 403 with its reason', async () => {
     const ok = await request(`${base}/LiveApp/streams/stream1000000001.ts?token=${hashToken('stream1', 'play', HASH_SECRET)}`);
     assert.equal(ok.statusCode, 200);
-    assert.deepEqual(Buffer.from(await ok.body.arrayBuffer()), origin.bodyFor('/LiveApp/streams/stream1000000001.ts'));
+    assert.equal(await ok.body.text(), 'ok /LiveApp/streams/stream1000000001.ts');
     const missing = await request(`${base}/LiveApp/streams/stream1.m3u8`);
     assert.equal(missing.statusCode, 401);
     assert.equal(missing.headers['www-authenticate'], 'Bearer realm="LiveApp"');
@@ -89,16 +91,31 @@ http {
     assert.deepEqual(await forbidden.body.json(), { error: 'forbidden', reason: 'stream_unrecognized' });
   });
 
-  test('WHIP: a Bearer token passes nginx to /verify; PATCH on the session URL with the same reusable token', async () => {
-    const bearer = { authorization: `Bearer ${hashToken('cam1', 'publish', HASH_SECRET)}`, 'content-type': 'application/sdp' };
-    const post = await request(`${base}/LiveApp/whip/cam1`, { method: 'POST', headers: bearer, body: 'v=0\r\n' });
-    assert.equal(post.statusCode, 200, 'the test origin answers 200 to anything');
+  test('WHIP: one-time Bearer POST, then PATCH and DELETE on the Location nginx hands back', async () => {
+    const t = { tokenId: newTokenId(), streamId: 'cam1', type: 'publish' as const, expireDate: Math.floor(Date.now() / 1000) + 60 };
+    await gate.runtime.store.saveToken('LiveApp', t);
+    const bearer = { authorization: `Bearer ${t.tokenId}` };
+    const post = await request(`${base}/LiveApp/whip/cam1`, { method: 'POST', headers: { ...bearer, 'content-type': 'application/sdp' }, body: 'v=0\r\n' });
+    assert.equal(post.statusCode, 201);
     await post.body.dump();
-    assert.equal(origin.seen.at(-1)!.method, 'POST');
-    const patch = await request(`${base}/LiveApp/whip/cam1/5b0c9d6e-1f2a-4c3b-9d4e-5f6a7b8c9d0e`, { method: 'PATCH', headers: bearer, body: 'a=end-of-candidates\r\n' });
-    assert.equal(patch.statusCode, 200);
+    // proxy_redirect: the origin's absolute URL now points at nginx (absolute_redirect makes it an
+    // absolute URL on this server), carrying streamgate's grant.
+    assert.match(String(post.headers.location), new RegExp(`^${base}/LiveApp/whip/cam1/[0-9a-f-]{36}\\?sg=v1\\.`));
+    const location = String(post.headers.location).slice(base.length);
+    const frag = { ...bearer, 'content-type': 'application/trickle-ice-sdpfrag', 'if-match': '*' };
+    const patch = await request(`${base}${location}`, { method: 'PATCH', headers: frag, body: 'a=end-of-candidates\r\n' });
+    assert.equal(patch.statusCode, 204);
     await patch.body.dump();
-    const none = await request(`${base}/LiveApp/whip/cam1`, { method: 'POST', body: 'v=0\r\n' });
+    // Without the grant, the spent one-time token is refused with its challenge.
+    const bare = await request(`${base}${location.split('?')[0]}`, { method: 'PATCH', headers: frag, body: 'a=end-of-candidates\r\n' });
+    assert.equal(bare.statusCode, 401);
+    assert.equal(bare.headers['www-authenticate'], 'Bearer realm="LiveApp", error="invalid_token", error_description="token_used"');
+    assert.deepEqual(await bare.body.json(), { error: 'unauthorized', reason: 'token_used' });
+    const del = await request(`${base}${location}`, { method: 'DELETE', headers: bearer });
+    assert.equal(del.statusCode, 204);
+    await del.body.dump();
+    assert.equal(origin.sessions.size, 0);
+    const none = await request(`${base}/LiveApp/whip/cam1`, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: 'v=0\r\n' });
     assert.equal(none.statusCode, 401);
     assert.equal(none.headers['www-authenticate'], 'Bearer realm="LiveApp"');
     await none.body.dump();

@@ -160,5 +160,16 @@ describe('WHIP: POST → PATCH → DELETE through the gate', () => {
     assert.equal(ok.status, 200);
     assert.equal(ok.headers['x-streamgate-role'], 'publish');
     assert.equal((await v('/LiveApp/whip/cam8', 'POST', bearer(fresh))).headers['x-streamgate-reason'], 'token_used');
+    // /verify never sees the origin's Location, so its grant covers every session URL of the stream
+    // (nginx appends it to Location with proxy_redirect) — and nothing else.
+    const g = String(ok.headers['x-streamgate-grant']);
+    assert.match(g, /^v1\./);
+    assert.equal((await v(`/LiveApp/whip/cam8/0f0e0d0c-0b0a-4909-8807-060504030201?sg=${g}`, 'PATCH', bearer(fresh))).status, 200);
+    assert.equal((await v(`/LiveApp/whip/cam8/11111111-2222-4333-8444-555555555555?sg=${g}`, 'DELETE')).status, 200);
+    assert.equal((await v(`/LiveApp/whip/cam9/0f0e0d0c-0b0a-4909-8807-060504030201?sg=${g}`, 'DELETE')).headers['x-streamgate-reason'], 'grant_invalid');
+    assert.equal((await v(`/LiveApp/whip/cam8?sg=${g}`, 'POST')).headers['x-streamgate-reason'], 'token_missing');
+    assert.equal((await v(`/LiveApp/chunked/cam8/seg1.m4s?sg=${g}`, 'PUT')).headers['x-streamgate-reason'], 'grant_invalid');
+    // A PATCH allowed by its grant gets no new grant; only an allowed POST does.
+    assert.equal((await v(`/LiveApp/whip/cam8/0f0e0d0c-0b0a-4909-8807-060504030201?sg=${g}`, 'PATCH')).headers['x-streamgate-grant'], undefined);
   });
 });

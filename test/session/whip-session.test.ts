@@ -3,7 +3,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createGrantCodec } from '../../src/session/grant.js';
-import { authorizeWhipGrant, issueWhipGrant, locationWithGrant, whipResourceOf } from '../../src/session/whip-session.js';
+import { ANY_RESOURCE, authorizeWhipGrant, issueWhipGrant, locationWithGrant, whipResourceOf } from '../../src/session/whip-session.js';
 
 const codec = createGrantCodec(['whip-unit-secret-0123456789abcdef-0123456789']);
 const config = { maxLifetimeSeconds: 3600, bindClientIp: false } as Parameters<typeof issueWhipGrant>[1];
@@ -38,6 +38,15 @@ describe('WHIP session grants', () => {
       assert.deepEqual(authorizeWhipGrant(codec, config, grant, other, '192.0.2.1', now), { allow: false, status: 401, reason: 'grant_invalid' });
     }
   });
+  it('minted before the resource exists (/verify), open every session URL of their stream only', () => {
+    const any = issueWhipGrant(codec, config, { ...resource, resourceId: ANY_RESOURCE }, '192.0.2.1', now);
+    assert.equal(authorizeWhipGrant(codec, config, any, resource, '192.0.2.1', now).allow, true);
+    assert.equal(authorizeWhipGrant(codec, config, any, { ...resource, resourceId: 'zzz' }, '192.0.2.1', now).allow, true);
+    assert.equal(authorizeWhipGrant(codec, config, any, { ...resource, streamId: 'cam2' }, '192.0.2.1', now).allow, false);
+    // An origin cannot make the proxy mint one by naming a resource "*".
+    assert.equal(whipResourceOf('/LiveApp/whip/cam1/*', '/LiveApp/whip/cam1', ORIGIN, expect, 2048), null);
+  });
+
   it('are bound to the client address with session.bindClientIp', () => {
     const bound = { ...config, bindClientIp: true };
     const g = issueWhipGrant(codec, bound, resource, '192.0.2.1', now);
