@@ -38,17 +38,8 @@ export function findTool(name: string): string | null {
   return null;
 }
 
-/**
- * `false` when the tool is installed; otherwise the skip message (also printed once as a TAP comment,
- * so a CI log says what did not run and why).
- */
+/** `false` when the tool is installed; otherwise the skip message node:test prints next to the test. */
 export function missingTool(name: string, label = name): false | string {
   if (findTool(name) !== null) return false;
-  const message = `${label} not installed (Debian package ${PACKAGE[label] ?? PACKAGE[name] ?? label})`;
-  if (!reported.has(message)) {
-    reported.add(message);
-    console.log(`# SKIP ${message}`);
-  }
-  return message;
+  return `${label} not installed (Debian package ${PACKAGE[label] ?? PACKAGE[name] ?? label})`;
 }
-const reported = new Set<string>();
