@@ -11,11 +11,11 @@
 //   * a browser (any request with an Origin header) must bring a JWT: an IP allowlist alone would
 //     let any web page the admin visits drive the API with the admin's network position (CSRF).
 import type { IncomingMessage } from 'node:http';
-import { errors, jwtVerify } from 'jose';
+import { errors } from 'jose';
 import type { Runtime } from '../runtime.js';
 import type { AppRuntime } from '../decision/policy.js';
 import { effectiveAlgorithms } from '../config/validate.js';
-import { createKeyResolver, type KeyResolver } from '../jwt/key-resolver.js';
+import { createKeyResolver, verifyJwt as verifyWithKeys, type KeyResolver } from '../jwt/key-resolver.js';
 import { compileCidrs, type IpMatcher } from '../request/client-ip.js';
 import { clientIpOf } from '../request/context.js';
 
@@ -46,7 +46,7 @@ function compiledFor(rt: Runtime, app: AppRuntime): CompiledFilter {
   let f = perApp.get(app.name);
   if (!f) {
     const j = app.config.rest.jwt;
-    const configured = Boolean(j.secret || j.jwksUrl);
+    const configured = Boolean(j.secret?.length || j.jwksUrl);
     f = {
       jwt: configured
         ? {
@@ -73,7 +73,7 @@ export function bearerToken(header: string | undefined): string | null {
 async function verifyJwt(rt: Runtime, app: AppRuntime, jwt: NonNullable<CompiledFilter['jwt']>, token: string): Promise<RestFilterResult> {
   const cfg = app.config.rest.jwt;
   try {
-    await jwtVerify(token, jwt.resolver, {
+    await verifyWithKeys(token, jwt.resolver, {
       algorithms: jwt.algorithms,
       requiredClaims: ['exp'],
       issuer: cfg.issuer,

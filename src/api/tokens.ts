@@ -60,7 +60,8 @@ async function createToken(c: ApiRequest): Promise<void> {
 async function createJwt(c: ApiRequest): Promise<void> {
   const r = readTokenRequest(c);
   if (!r.ok) return sendResult(c.res, 400, result(false, r.message));
-  const secret = c.app.config[r.type].jwt.secret;
+  // During a rotation the first secret signs; the others only still verify.
+  const secret = c.app.config[r.type].jwt.secret?.[0];
   if (!secret || Buffer.byteLength(secret) < 32) return sendResult(c.res, 400, result(false, TokenMessage.noJwtKey));
   const jwt = await mintStreamJwt(secret, { streamId: r.streamId, type: r.type, exp: r.expireDate, roomId: r.roomId });
   sendJson(c.res, 200, tokenJson({ tokenId: jwt, streamId: r.streamId, type: r.type, expireDate: r.expireDate, roomId: r.roomId ?? null }));

@@ -33,11 +33,19 @@ const jwksOptions = {
   jwksShared: z.boolean().default(true),
 };
 
+/**
+ * A shared secret, or a list of them for rotation without downtime: the first signs (REST `jwt-token`,
+ * the CLI), every one verifies. A plain string is a list of one, so older configs keep working.
+ */
+const secretList = z
+  .union([z.string(), z.array(z.string()).min(1, 'list at least one secret')])
+  .transform((v): string[] => (typeof v === 'string' ? [v] : v));
+
 const rolePolicyShape = {
   oneTimeToken: toggle({}),
-  hash: toggle({ secret: z.string().optional() }),
+  hash: toggle({ secret: secretList.optional() }),
   jwt: toggle({
-    secret: z.string().optional(),
+    secret: secretList.optional(),
     ...jwksOptions,
     algorithms: z.array(z.enum(JWT_ALGORITHMS)).min(1).optional(),
     clockToleranceSeconds: z.number().int().min(0).max(300).default(30),
@@ -89,7 +97,7 @@ const restConfig = z
     forwardCreate: z.boolean().default(false),
     jwt: z
       .strictObject({
-        secret: z.string().optional(),
+        secret: secretList.optional(),
         ...jwksOptions,
         algorithms: z.array(z.enum(JWT_ALGORITHMS)).min(1).optional(),
         issuer: z.string().optional(),

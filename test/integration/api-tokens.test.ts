@@ -3,9 +3,9 @@
 // playing through the gate.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { jwtVerify } from 'jose';
+import { jwtVerify, SignJWT } from 'jose';
 import { startTestOrigin, type TestOrigin } from '../helpers/origin.js';
-import { startTestGate, JWT_SECRET } from '../helpers/gate.js';
+import { startTestGate, JWT_SECRET, JWT_SECRET_NEXT } from '../helpers/gate.js';
 import type { RunningGate } from '../../src/server.js';
 import { TokenMessage } from '../../src/api/tokens.js';
 import { call } from '../helpers/http.js';
@@ -23,6 +23,8 @@ const apps = {
   JwtApp: { play: { jwt: { enabled: true, secret: JWT_SECRET } } },
   // Management API on the admin listener only (the default).
   PrivateApp: { play: { oneTimeToken: true } },
+  // Mid-rotation: the first secret signs, both verify (stream JWTs and the REST filter).
+  RotApp: { play: { jwt: { enabled: true, secret: [JWT_SECRET_NEXT, JWT_SECRET] } }, rest: { jwt: { secret: [JWT_SECRET_NEXT, JWT_SECRET] } } },
 };
 
 
@@ -161,6 +163,26 @@ describe('management API: tokens', () => {
     assert.equal(jwtPublishMissing.status, 400);
     const tooLong = await call('GET', `${admin}/stream1/jwt-token?expireDate=${now() + 99_999}&type=play`);
     assert.equal(tooLong.json().message, TokenMessage.tooFar(3600));
+  });
+
+  test('secret rotation: jwt-token signs with the first secret; the REST filter and the gate accept both', async () => {
+    const exp = now() + 600;
+    const restJwt = (secret: string) => new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setExpirationTime(now() + 60).sign(new TextEncoder().encode(secret));
+    const api = `${gate.adminUrl}/RotApp/rest/v2/broadcasts`;
+    for (const secret of [JWT_SECRET_NEXT, JWT_SECRET]) {
+      const r = await call('GET', `${api}/stream1/jwt-token?expireDate=${exp}&type=play`, undefined, { authorization: `Bearer ${await restJwt(secret)}` });
+      assert.equal(r.status, 200, 'the REST filter accepts a JWT signed with either secret');
+      const minted = r.json().tokenId as string;
+      assert.equal((await jwtVerify(minted, new TextEncoder().encode(JWT_SECRET_NEXT))).payload.streamId, 'stream1', 'signed with the first');
+      await assert.rejects(jwtVerify(minted, new TextEncoder().encode(JWT_SECRET)));
+    }
+    const stranger = await call('GET', `${api}/stream1/jwt-token?expireDate=${exp}&type=play`, undefined, { authorization: `Bearer ${await restJwt('another-secret-of-thirty-two-bytes-000')}` });
+    assert.equal(stranger.status, 403);
+    // Stream JWTs signed before the rotation (old secret) still play; so do new ones.
+    for (const secret of [JWT_SECRET, JWT_SECRET_NEXT]) {
+      const old = await new SignJWT({ streamId: 'stream1', type: 'play' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime(exp).sign(new TextEncoder().encode(secret));
+      assert.equal((await call('GET', `${gate.url}/RotApp/streams/stream1.m3u8?token=${old}`)).status, 200);
+    }
   });
 
   test('tokens/list pages (cap 250) and DELETE /{id}/tokens revokes and bumps the stream epoch', async () => {
