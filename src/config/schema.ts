@@ -139,7 +139,11 @@ export const configSchema = z.strictObject({
       headersTimeoutMs: positiveInt.default(10000),
       /** Idle time between body chunks; past it the response is aborted. */
       bodyTimeoutMs: positiveInt.default(30000),
-      /** Remove token/subscriberId/subscriberCode/grant from the query forwarded to the origin. */
+      /**
+       * Remove token/subscriberId/subscriberCode/roomId from the query of authorized media requests
+       * (manifests, segments, files, ingest, the WebSocket upgrade). false: they reach an origin that
+       * checks them too. The playback grant never reaches the origin.
+       */
       stripCredentials: z.boolean().default(true),
       connections: positiveInt.default(128),
     })

@@ -111,12 +111,12 @@ async function gated(
 
 /** Manifests and whole files open (or renew) a playback session; segments just pass. */
 async function allowed(rt: Runtime, app: AppRuntime, req: IncomingMessage, res: ServerResponse, canonical: { path: string; rawQuery: string }, ctx: RequestContext, d: Allow): Promise<void> {
-  if (!rt.sessions.opensSession(ctx, req.method ?? 'GET', app.play.open)) return pass(rt, req, res, canonical.path, canonical.rawQuery, { strip: rt.config.origin.stripCredentials });
+  if (!rt.sessions.opensSession(ctx, req.method ?? 'GET', app.play.open)) return pass(rt, req, res, canonical.path, canonical.rawQuery, { strip: true });
   const issued = await rt.sessions.issue(ctx, d, app.name, protocolOf(canonical.path, ctx.kind));
   if (!issued.allow) return sendDeny(res, issued.status, issued.reason);
   const extraHeaders: Record<string, string | string[]> = {};
   if (issued.cookie) extraHeaders['set-cookie'] = issued.cookie;
-  if (ctx.kind === 'file') return pass(rt, req, res, canonical.path, canonical.rawQuery, { strip: rt.config.origin.stripCredentials, extraHeaders });
+  if (ctx.kind === 'file') return pass(rt, req, res, canonical.path, canonical.rawQuery, { strip: true, extraHeaders });
   if (!rt.pool) return sendDeny(res, 502, Reason.originUnavailable);
   const fwd = forwardedFor(rt, req);
   const status = await serveRewrittenManifest(rt.pool, upstreamRequest(rt, req, canonical.path, canonical.rawQuery, true, fwd), req, res, {
@@ -135,8 +135,13 @@ function countOrigin(rt: Runtime, status: number): void {
   rt.metrics.origin.labels(status ? `${Math.floor(status / 100)}xx` : 'error').inc();
 }
 
+/**
+ * `strip`: an authorized media request (manifest, segment, file, ingest): credentials leave the query
+ * as `origin.stripCredentials` says — the same rule for rewritten manifests and everything else — and
+ * the grant always. Other paths (static, REST, panel) go as sent.
+ */
 function upstreamRequest(rt: Runtime, req: IncomingMessage, path: string, rawQuery: string, strip: boolean, fwd = forwardedFor(rt, req)): ForwardRequest {
-  const query = strip ? stripCredentials(rawQuery, rt.config.session.param) : rawQuery;
+  const query = strip ? stripCredentials(rawQuery, rt.config.session.param, !rt.config.origin.stripCredentials) : rawQuery;
   const method = req.method ?? 'GET';
   const hasBody = method !== 'GET' && method !== 'HEAD' && (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined);
   return {

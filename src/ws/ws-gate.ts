@@ -155,7 +155,7 @@ export function createWsGate(rt: Runtime, fallback?: (req: IncomingMessage, res:
     const offered = offeredProtocols(req);
     if (badUpgrade(req) || offered === null) return deny(400, Reason.routeDenied);
     if (!rt.config.origin.url) return deny(502, Reason.originUnavailable);
-    const query = rt.config.origin.stripCredentials ? stripCredentials(canonical.rawQuery, rt.config.session.param) : canonical.rawQuery;
+    const query = stripCredentials(canonical.rawQuery, rt.config.session.param, !rt.config.origin.stripCredentials);
     const target = new URL(canonical.path + (query ? `?${query}` : ''), rt.config.origin.url.replace(/^http/, 'ws'));
     connectOrigin(app, req, socket, head, target.href, offered);
   }
