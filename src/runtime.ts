@@ -12,6 +12,7 @@ import { PlaybackSessions } from './session/playback-sessions.js';
 import { recordConnectionEvent } from './api/connection-events.js';
 import type { StreamRegistry } from './checks/registered-stream.js';
 import { createRegistries } from './checks/origin-registry.js';
+import { streamGrammar, type GrammarOf } from './request/stream-path.js';
 
 export interface Runtime {
   config: Config;
@@ -26,6 +27,8 @@ export interface Runtime {
   sessions: PlaybackSessions;
   /** Per app, when `publish.registry: origin`: where "registered stream" is asked (else the store). */
   registries: Map<string, StreamRegistry>;
+  /** Per app: its stream file grammar (segment suffix formats), for routeRequest. */
+  grammarOf: GrammarOf;
 }
 
 export function createRuntime(config: Config, deps: { store: Store; log: Logger; metrics: Metrics }): Runtime {
@@ -35,6 +38,7 @@ export function createRuntime(config: Config, deps: { store: Store; log: Logger;
     void recordConnectionEvent({ store, log: deps.log }, app, { streamId: grant.streamId, subscriberId: grant.subscriberId, type: grant.role, eventType: 'connected', eventProtocol: protocol });
   });
   const pool = config.origin.url ? createOriginPool({ ...config.origin, url: config.origin.url }) : null;
+  const grammars = new Map(Object.entries(config.apps).map(([name, app]) => [name, streamGrammar(app.hlsSegmentFileSuffixFormat)]));
   if (sessions.ephemeralKey) deps.log.warn('session.secrets is empty: playback grants are signed with a random key and verify on this replica only');
   return {
     sessions,
@@ -47,5 +51,6 @@ export function createRuntime(config: Config, deps: { store: Store; log: Logger;
     metrics: deps.metrics,
     isTrustedProxy: compileCidrs(config.trustedProxies),
     isPanelClient: compileCidrs(config.panel.allowedCIDRs),
+    grammarOf: (app) => grammars.get(app),
   };
 }

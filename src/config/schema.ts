@@ -2,6 +2,7 @@
 // validate.ts. Every key is documented in config.example.yaml.
 import { z } from 'zod';
 import ipaddr from 'ipaddr.js';
+import { compileSuffixFormat, DEFAULT_SUFFIX_FORMAT } from '../request/segment-suffix.js';
 
 const port = z.number().int().min(0).max(65535);
 const positiveInt = z.number().int().positive();
@@ -119,6 +120,24 @@ export const appSchema = z
     publish: publishPolicy,
     /** Path (under /{app}/) of the origin's signalling WebSocket. */
     websocketPath: z.string().regex(/^[A-Za-z0-9_-]+$/).default('websocket'),
+    /**
+     * Ant Media's HLS segment suffix format(s): what follows `ID[_rendition]` in `.ts`/`.fmp4` names.
+     * A list while names of several formats exist (a changed setting, or `%04d` for versions that
+     * wrote 4-digit indexes).
+     */
+    hlsSegmentFileSuffixFormat: z
+      .union([z.string(), z.array(z.string()).min(1, 'list at least one format')])
+      .default(DEFAULT_SUFFIX_FORMAT)
+      .transform((v): string[] => (typeof v === 'string' ? [v] : v))
+      .superRefine((formats, ctx) => {
+        formats.forEach((format, i) => {
+          try {
+            compileSuffixFormat(format);
+          } catch (err) {
+            ctx.addIssue({ code: 'custom', message: `'${format}': ${(err as Error).message}`, path: formats.length > 1 ? [i] : [] });
+          }
+        });
+      }),
     cors: corsConfig,
     rest: restConfig,
   })

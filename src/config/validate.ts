@@ -13,8 +13,8 @@ export function effectiveAlgorithms(jwt: { secret?: readonly string[] | undefine
   return algs;
 }
 
-/** The key of one entry of a secret list: `….secret` for a single secret, `….secret.N` in a longer list. */
-const secretPath = (path: string, list: readonly string[], i: number): string => (list.length === 1 ? `${path}.secret` : `${path}.secret.${i}`);
+/** The key of one entry of a secret list: `….secret` for a single secret, `….secret[N]` in a longer list. */
+const secretPath = (path: string, list: readonly string[], i: number): string => (list.length === 1 ? `${path}.secret` : `${path}.secret[${i}]`);
 
 function jwtIssues(jwt: Pick<JwtPolicy, 'secret' | 'jwksUrl' | 'algorithms'>, path: string, required: boolean): ConfigIssue[] {
   const issues: ConfigIssue[] = [];

@@ -37,7 +37,7 @@ async function handle(rt: Runtime, req: IncomingMessage, res: ServerResponse): P
   if (!canonical.ok) return sendDeny(res, 400, canonical.reason);
   if (canonical.path === VERIFY_PATH) return handleVerify(rt, req, res, canonical.rawQuery);
 
-  const route = routeRequest(canonical.segments);
+  const route = routeRequest(canonical.segments, rt.grammarOf);
   const method = req.method ?? 'GET';
   if (route.area === 'root') {
     // The origin's dashboard and root API: only for panel clients (default: nobody).

@@ -62,7 +62,7 @@ export async function handleVerify(rt: Runtime, req: IncomingMessage, res: Serve
   if (method === 'OPTIONS') return allow(res, '', '', 'play');
   const canonical = canonicalizeUrl(uri, rt.config.limits.maxUriBytes);
   if (!canonical.ok) return deny(403, canonical.reason);
-  const route = routeRequest(canonical.segments);
+  const route = routeRequest(canonical.segments, rt.grammarOf);
   if (route.area === 'root') return deny(403, Reason.routeDenied);
   const app = rt.apps.get(route.app);
   if (!app) return deny(403, Reason.appNotFound);

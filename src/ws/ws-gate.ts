@@ -147,7 +147,7 @@ export function createWsGate(rt: Runtime, fallback?: (req: IncomingMessage, res:
     if (draining) return deny(503, Reason.originUnavailable);
     const canonical = canonicalizeUrl(req.url ?? '/', rt.config.limits.maxUriBytes);
     if (!canonical.ok) return deny(400, canonical.reason);
-    const route = routeRequest(canonical.segments);
+    const route = routeRequest(canonical.segments, rt.grammarOf);
     if (route.area === 'root') return deny(403, Reason.routeDenied);
     const app = rt.apps.get(route.app);
     if (!app) return deny(404, Reason.appNotFound);

@@ -37,15 +37,15 @@ describe('secret lists in the config', () => {
 
   it('errors name the key of the bad entry', () => {
     assert.deepEqual(configIssues({ A: { play: { jwt: { enabled: true, secret: [JWT_SECRET, 'short'] } } } }), [
-      'apps.A.play.jwt.secret.1: must be at least 32 bytes (HS256 keys shorter than the hash are weak)',
+      'apps.A.play.jwt.secret[1]: must be at least 32 bytes (HS256 keys shorter than the hash are weak)',
     ]);
     assert.deepEqual(configIssues({ A: { publish: { jwt: { enabled: true, secret: 'short' } } } }), [
       'apps.A.publish.jwt.secret: must be at least 32 bytes (HS256 keys shorter than the hash are weak)',
     ]);
     assert.deepEqual(configIssues({ A: { rest: { jwt: { secret: ['x'.repeat(32), 'y'] } } } }), [
-      'apps.A.rest.jwt.secret.1: must be at least 32 bytes (HS256 keys shorter than the hash are weak)',
+      'apps.A.rest.jwt.secret[1]: must be at least 32 bytes (HS256 keys shorter than the hash are weak)',
     ]);
-    assert.deepEqual(configIssues({ A: { play: { hash: { enabled: true, secret: [HASH_SECRET, ''] } } } }), ['apps.A.play.hash.secret.1: must not be empty']);
+    assert.deepEqual(configIssues({ A: { play: { hash: { enabled: true, secret: [HASH_SECRET, ''] } } } }), ['apps.A.play.hash.secret[1]: must not be empty']);
     const empty = configIssues({ A: { play: { hash: { enabled: true, secret: [] } } } });
     assert.equal(empty.length, 1);
     assert.match(empty[0]!, /^apps\.A\.play\.hash\.secret: /);
