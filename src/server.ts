@@ -60,6 +60,7 @@ export async function startGate(config: Config, opts: StartOptions = {}): Promis
   const adminServer = config.admin.enabled ? http.createServer(createAdminHandler(runtime, state, [managementRoute(runtime)])) : null;
   const url = await listen(publicServer, config.listen.host, config.listen.port);
   const adminUrl = adminServer ? await listen(adminServer, config.admin.host, config.admin.port) : null;
+  runtime.playbackEnds.start();
   log.info({ url, adminUrl, store: store.kind, apps: [...runtime.apps.keys()], origin: config.origin.url ?? null }, 'streamgate listening');
 
   let closing: Promise<void> | null = null;
@@ -79,6 +80,8 @@ export async function startGate(config: Config, opts: StartOptions = {}): Promis
         await new Promise<void>((resolve) => adminServer.close(() => resolve()));
       }
       await runtime.pool?.close().catch(() => undefined);
+      // Hand this replica's live sessions to the store, so any replica reports their end.
+      await runtime.playbackEnds.stop().catch(() => undefined);
       await store.close().catch(() => undefined);
       log.info('streamgate stopped');
     })());
