@@ -247,8 +247,9 @@ export function readFlatFile(name: string, grammar: StreamGrammar = DEFAULT_GRAM
  * (DASH/CMAF `streams/<id>/`, LL-HLS `streams/ll-hls/<id>/`); null when it is not.
  */
 function perStreamFileKind(folder: string, name: string): StreamFileKind | null {
-  if (!isStreamId(folder)) return null;
-  const extension = name.slice(name.lastIndexOf('.') + 1);
+  const dot = name.lastIndexOf('.');
+  if (dot <= 0 || !isStreamId(folder)) return null;
+  const extension = name.slice(dot + 1);
   switch (extension) {
     case 'mpd':
       return 'manifest';

@@ -151,6 +151,8 @@ describe('routeRequest: files under /streams/', () => {
     ['folder/media_0.m3u8', ['manifest', ['media_0']]],
     ['folder/x.ts', null],
     ['folder/x.key', null],
+    ['folder/mpd', null],
+    ['folder/.m4s', null],
     ['folder/', null],
     // DASH and LL-HLS inside a subFolder: the last folder is the stream
     ['subfolder/s1/s1.mpd', ['manifest', ['s1']]],
