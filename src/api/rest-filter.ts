@@ -92,7 +92,7 @@ async function verifyJwt(rt: Runtime, app: AppRuntime, jwt: NonNullable<Compiled
 /** Decides a REST request. Pure with respect to the response: the caller sends the 403. */
 export async function checkRest(rt: Runtime, app: AppRuntime, req: IncomingMessage): Promise<RestFilterResult> {
   const f = compiledFor(rt, app);
-  const ipOk = f.ipAllowed(clientIpOf(rt, req));
+  const ipOk = f.ipAllowed(clientIpOf(rt.isTrustedProxy, req));
   const header = req.headers.authorization;
   const token = bearerToken(typeof header === 'string' ? header : undefined);
   const fromBrowser = typeof req.headers.origin === 'string';
