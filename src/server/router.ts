@@ -43,8 +43,9 @@ async function route(rt: Runtime, req: IncomingMessage, res: ServerResponse): Pr
   });
   const app = 'app' in target ? (target.app ?? null) : null;
   if (app) {
-    if (answerPreflight(app.config.cors, req, res)) return;
-    bindCors(res, app.config.cors, req);
+    const cors = rt.cors.get(app.name)!;
+    if (answerPreflight(cors, req, res)) return;
+    bindCors(res, cors, req);
   }
   if (target.type === 'rest') {
     // REST filter first; then the management API answers, or the origin's REST API gets it.
