@@ -13,7 +13,8 @@ import { PlaybackEnds } from './session/playback-ends.js';
 import { recordConnectionEvent } from './api/connection-events.js';
 import type { StreamRegistry } from './checks/registered-stream.js';
 import { createRegistries } from './checks/origin-registry.js';
-import { streamGrammar, type GrammarOf } from './request/stream-path.js';
+import { compileCors, type CompiledCors } from './proxy/cors.js';
+import { compileRestFilter, type CompiledRestFilter } from './api/rest-filter.js';
 
 export interface Runtime {
   config: Config;
@@ -30,8 +31,9 @@ export interface Runtime {
   playbackEnds: PlaybackEnds;
   /** Per app, when `publish.registry: origin`: where "registered stream" is asked (else the store). */
   registries: Map<string, StreamRegistry>;
-  /** Per app: its stream file grammar (segment suffix formats), for routeRequest. */
-  grammarOf: GrammarOf;
+  /** Per app, compiled at start: CORS policy and REST filter (JWT key resolver, CIDRs). */
+  cors: Map<string, CompiledCors>;
+  restFilters: Map<string, CompiledRestFilter>;
 }
 
 export function createRuntime(config: Config, deps: { store: Store; log: Logger; metrics: Metrics }): Runtime {
@@ -54,13 +56,15 @@ export function createRuntime(config: Config, deps: { store: Store; log: Logger;
     (app, grant, protocol) => playbackEnds.seen(app, grant, protocol),
   );
   const pool = config.origin.url ? createOriginPool({ ...config.origin, url: config.origin.url }) : null;
-  const grammars = new Map(Object.entries(config.apps).map(([name, app]) => [name, streamGrammar(app.hlsSegmentFileSuffixFormat)]));
   if (sessions.ephemeralKey) deps.log.warn('session.secrets is empty: playback grants are signed with a random key and verify on this replica only');
+  const apps = compileApps(config, store);
   return {
     sessions,
     playbackEnds,
     config,
-    apps: compileApps(config, store),
+    apps,
+    cors: new Map([...apps.values()].map((a) => [a.name, compileCors(a.config.cors)])),
+    restFilters: new Map([...apps.values()].map((a) => [a.name, compileRestFilter(a.config.rest, store)])),
     store,
     pool,
     registries: createRegistries(config, pool),
@@ -68,6 +72,5 @@ export function createRuntime(config: Config, deps: { store: Store; log: Logger;
     metrics: deps.metrics,
     isTrustedProxy: compileCidrs(config.trustedProxies),
     isPanelClient: compileCidrs(config.panel.allowedCIDRs),
-    grammarOf: (app) => grammars.get(app),
   };
 }

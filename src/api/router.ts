@@ -119,7 +119,7 @@ export function managementRoute(rt: Runtime): AdminRoute {
   return async (req, res) => {
     const canonical = canonicalizeUrl(req.url ?? '/', rt.config.limits.maxUriBytes);
     if (!canonical.ok) return false;
-    const route = routeRequest(canonical.segments, rt.grammarOf);
+    const route = routeRequest(canonical.segments);
     if (route.area !== 'rest') return false;
     const app = rt.apps.get(route.app);
     if (!app) {
