@@ -10,7 +10,9 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { request } from 'undici';
 import { startTestOrigin, type TestOrigin } from '../helpers/origin.js';
-import { startTestGate } from '../helpers/gate.js';
+import { startTestGate, HASH_SECRET, HASH_SECRET_NEXT, JWT_SECRET, JWT_SECRET_NEXT } from '../helpers/gate.js';
+import { jwtVerify } from 'jose';
+import { hashToken } from '../../src/checks/hash-token.js';
 import { missingTool } from '../helpers/tools.js';
 import type { RunningGate } from '../../src/server.js';
 
@@ -157,6 +159,24 @@ describe('CLI usage', () => {
       assert.equal(r.code, 2, args.join(' '));
       assert.match(r.stdout + r.stderr, message, args.join(' '));
     });
+  });
+
+  test('token hash|jwt sign with the first secret of a rotation list', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sg-cli-rot-'));
+    try {
+      const file = join(dir, 'rot.yaml');
+      writeFileSync(file, JSON.stringify({ apps: { RotApp: { play: { hash: { enabled: true, secret: [HASH_SECRET_NEXT, HASH_SECRET] }, jwt: { enabled: true, secret: [JWT_SECRET_NEXT, JWT_SECRET] } } } } }));
+      const [hash, jwt] = await Promise.all([
+        cli('token', 'hash', '--config', file, '--app', 'RotApp', '--stream', 'stream1'),
+        cli('token', 'jwt', '--config', file, '--app', 'RotApp', '--stream', 'stream1'),
+      ]);
+      assert.equal(hash.code, 0, hash.stderr);
+      assert.equal(hash.stdout.trim(), hashToken('stream1', 'play', HASH_SECRET_NEXT));
+      assert.equal(jwt.code, 0, jwt.stderr);
+      assert.equal((await jwtVerify(jwt.stdout.trim(), new TextEncoder().encode(JWT_SECRET_NEXT))).payload.streamId, 'stream1');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('every sub-command the top-level usage advertises exists', async () => {
