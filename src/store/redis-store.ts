@@ -308,9 +308,12 @@ export class RedisStore implements Store {
     const flat = (await this.run('claimEndedPlaybacks', (c) => c.sgClaimPlaybacks(zset, payload, String(Math.floor(nowMs)), n))) as string[];
     const out: TrackedPlayback[] = [];
     for (let i = 0; i < flat.length; i += 3) {
-      // A member without payload (a half-written pair) cannot become an event: it is dropped.
-      if (!flat[i + 2]) continue;
-      out.push({ playback: JSON.parse(flat[i + 2]!) as TrackedPlayback['playback'], deadlineMs: Number(flat[i + 1]) });
+      // A member without a readable payload cannot become an event: it is dropped, not retried forever.
+      try {
+        out.push({ playback: JSON.parse(flat[i + 2]!) as TrackedPlayback['playback'], deadlineMs: Number(flat[i + 1]) });
+      } catch {
+        continue;
+      }
     }
     return out;
   }
