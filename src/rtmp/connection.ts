@@ -78,7 +78,6 @@ export class RtmpConnection {
     readonly client: net.Socket,
     readonly clientIp: string,
     private readonly deps: ConnectionDeps,
-    leftover: Buffer,
   ) {
     this.reader = new ChunkReader(deps.maxCommandBytes);
     this.originReader = new ChunkReader(deps.maxCommandBytes);
@@ -87,6 +86,10 @@ export class RtmpConnection {
     client.on('drain', () => this.origin?.resume());
     client.on('error', () => this.close());
     client.on('close', () => this.close());
+  }
+
+  /** Starts reading; `leftover` is what arrived with the end of the handshake. Call once registered. */
+  start(leftover: Buffer): void {
     if (leftover.length) this.onClientData(leftover);
   }
 

@@ -136,8 +136,9 @@ export function createRtmpGate(rt: Runtime): RtmpGate {
       }
       if (socket.destroyed) return;
       m.connections.inc();
-      const conn = new RtmpConnection(socket, clientIp, deps, inbox.detach());
+      const conn = new RtmpConnection(socket, clientIp, deps);
       connections.add(conn);
+      conn.start(inbox.detach());
     })();
   };
 

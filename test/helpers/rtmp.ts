@@ -122,8 +122,8 @@ export class RawRtmpClient {
     socket.on('error', () => undefined);
   }
 
-  static async open(port: number, opts: { proxyHeader?: Buffer; handshake?: boolean } = {}): Promise<RawRtmpClient> {
-    const socket = net.connect(port, '127.0.0.1');
+  static async open(port: number, opts: { proxyHeader?: Buffer; handshake?: boolean; localAddress?: string } = {}): Promise<RawRtmpClient> {
+    const socket = net.connect({ port, host: '127.0.0.1', ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) });
     await new Promise((r, j) => socket.once('connect', r).once('error', j));
     const c = new RawRtmpClient(socket);
     if (opts.proxyHeader) socket.write(opts.proxyHeader);
