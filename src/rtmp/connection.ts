@@ -52,6 +52,12 @@ export interface ConnectionSummary {
 
 /** Bytes of client data held (unforwarded) before the client socket is paused. */
 const HOLD_HIGH_WATER = 256 * 1024;
+/**
+ * Bytes queued in a socket's write buffer before its source is paused. Larger than Node's 16 KiB
+ * default so a 64 KiB video message does not stop the relay after every write (measured: 0.14× of
+ * direct throughput with the default, CPU mostly idle, waiting on 'drain').
+ */
+const WRITE_HIGH_WATER = 256 * 1024;
 /** The chunk stream id the gate writes its own messages on (unused by Ant Media's and nginx's servers for commands). */
 const GATE_CSID = 63;
 
@@ -178,7 +184,7 @@ export class RtmpConnection {
       this.origin.write(chunk);
     }
     // Backpressure: a slow origin or a long hold pauses the client; 'drain' calls forward() again.
-    if (this.queuedBytes > HOLD_HIGH_WATER || this.origin.writableNeedDrain) this.client.pause();
+    if (this.queuedBytes > HOLD_HIGH_WATER || this.origin.writableLength > WRITE_HIGH_WATER) this.client.pause();
     else this.client.resume();
   }
 
@@ -231,7 +237,8 @@ export class RtmpConnection {
       return this.close(); // the origin broke its own protocol: nothing sensible to tell the client
     }
     this.bytesOut += data.length;
-    if (!this.client.write(data)) this.origin?.pause();
+    this.client.write(data);
+    if (this.client.writableLength > WRITE_HIGH_WATER) this.origin?.pause();
   }
 
   private async decide(cmd: StreamCommand): Promise<boolean> {
