@@ -3,7 +3,7 @@
 import type { Runtime } from '../runtime.js';
 import type { Decision, RequestContext } from './types.js';
 
-export type Door = 'proxy' | 'verify' | 'websocket' | 'rtmp';
+export type Door = 'proxy' | 'verify' | 'websocket' | 'rtmp' | 'srt';
 
 export function recordDecision(rt: Runtime, door: Door, ctx: RequestContext, d: Decision, startedAt: number): void {
   const seconds = (performance.now() - startedAt) / 1000;

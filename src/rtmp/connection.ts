@@ -12,19 +12,14 @@
 //                                     end the connection (ExpiryWatch)
 import net from 'node:net';
 import type { Role } from '../decision/types.js';
-import type { Reason } from '../errors.js';
 import { StreamgateError } from '../errors.js';
 import { readCredentials } from '../request/credentials.js';
+import { endReason, type StreamAuthorizer } from '../ingest/stream-authorizer.js';
 import { ChunkReader, MessageType, RtmpProtocolError, writeMessage, type RtmpMessage } from './chunk-reader.js';
 import { readCommand, type ConnectCommand, type StreamCommand } from './commands.js';
 import { encodeAmf0 } from './amf0.js';
 import { Inbox } from './inbox.js';
 import { initiateHandshake } from './handshake.js';
-
-/** What a decision on a stream command says, in the terms this file needs. */
-export type StreamVerdict =
-  | { allow: true; streamId: string; expiresAt?: number | undefined; subscriberId?: string | undefined; revocable: boolean }
-  | { allow: false; reason: (typeof Reason)[keyof typeof Reason] | 'invalid_stream_name' | 'app_not_found' };
 
 export interface ConnectionDeps {
   origin: { host: string; port: number; connectTimeoutMs: number };
@@ -32,10 +27,8 @@ export interface ConnectionDeps {
   commandTimeoutMs: number;
   /** May the connection name this app? */
   knowsApp(app: string): boolean;
-  /** Decides a stream command; never throws (a failure is a deny). */
-  decide(c: { app: string; role: Role; streamId: string; query: string; connectQuery: string; clientIp: string }): Promise<StreamVerdict>;
-  /** A decision allowed a stream: the caller watches its expiry/revocation and calls `end` when due. */
-  watch(conn: RtmpConnection, app: string, role: Role, v: Extract<StreamVerdict, { allow: true }>): void;
+  authorizer: StreamAuthorizer;
+  grantParam: string;
   onClose(conn: RtmpConnection, summary: ConnectionSummary): void;
 }
 
@@ -73,6 +66,7 @@ export class RtmpConnection {
   private deciding = false;
   private connect: ConnectCommand | null = null;
   private readonly allowed = new Map<string, StreamCommand>();
+  private readonly unwatch: (() => void)[] = [];
   private closed = false;
   private readonly startedAt = Date.now();
   private bytesIn = 0;
@@ -245,14 +239,15 @@ export class RtmpConnection {
     const app = this.connect!.app;
     this.summary = { ...this.summary, streamId: cmd.streamId, role: cmd.role };
     if (cmd.streamId === null) return this.refuse(cmd, 'invalid_stream_name');
-    const v = await this.deps.decide({ app, role: cmd.role, streamId: cmd.streamId, query: cmd.query, connectQuery: this.connect!.query, clientIp: this.clientIp });
+    const ask = { app, role: cmd.role, streamId: cmd.streamId, credentials: credentialsOf(cmd.query, this.connect!.query, this.deps.grantParam), clientIp: this.clientIp };
+    const v = await this.deps.authorizer.decide(ask);
     if (this.closed) return false;
     if (!v.allow) return this.refuse(cmd, v.reason);
     this.allowed.set(`${cmd.role}\0${cmd.rawName}`, cmd);
     this.summary = { ...this.summary, outcome: 'allow', reason: 'ok' };
     if (this.commandTimer) clearTimeout(this.commandTimer);
     this.commandTimer = null;
-    this.deps.watch(this, app, cmd.role, v);
+    this.unwatch.push(this.deps.authorizer.watch(ask, v, (cause) => this.end('NetConnection.Connect.Closed', `streamgate: ${endReason(cause)}`)));
     return true;
   }
 
@@ -322,13 +317,14 @@ export class RtmpConnection {
     if (!this.client.writableEnded) this.client.destroy();
     this.queue = [];
     this.pending = [];
+    for (const stop of this.unwatch) stop();
     this.deps.onClose(this, { ...this.summary, bytesIn: this.bytesIn, bytesOut: this.bytesOut, durationMs: Date.now() - this.startedAt });
   }
+}
 
-  /** Credentials of a stream command: the stream name's query first, then connect's. */
-  static credentials(query: string, connectQuery: string, grantParam: string) {
-    const own = readCredentials(query, grantParam);
-    const fromConnect = readCredentials(connectQuery, grantParam);
-    return { ...fromConnect, ...own, grant: undefined };
-  }
+/** Credentials of a stream command: the stream name's query first, then connect's. */
+function credentialsOf(query: string, connectQuery: string, grantParam: string) {
+  const own = readCredentials(query, grantParam);
+  const fromConnect = readCredentials(connectQuery, grantParam);
+  return { ...fromConnect, ...own, grant: undefined };
 }

@@ -8,16 +8,12 @@
 import net from 'node:net';
 import { Counter, Gauge } from 'prom-client';
 import type { Runtime } from '../runtime.js';
-import type { Role } from '../decision/types.js';
-import { decide } from '../decision/decide.js';
-import { recordDecision } from '../decision/record.js';
-import { buildContext } from '../request/context.js';
 import { normalizeIp, compileCidrs } from '../request/client-ip.js';
-import { ExpiryWatch } from '../ws/expiry-watch.js';
+import { createStreamAuthorizer } from '../ingest/stream-authorizer.js';
 import { Inbox } from './inbox.js';
 import { acceptHandshake } from './handshake.js';
 import { readProxyHeader } from './proxy-header.js';
-import { RtmpConnection, type StreamVerdict } from './connection.js';
+import { RtmpConnection, type ConnectionSummary } from './connection.js';
 
 export interface RtmpGate {
   readonly server: net.Server;
@@ -53,58 +49,16 @@ export function createRtmpGate(rt: Runtime): RtmpGate {
   const fromBalancer = compileCidrs(cfg.proxyProtocol.trustedCIDRs);
   const connections = new Set<RtmpConnection>();
   const sockets = new Set<net.Socket>();
-  const watches = new WeakMap<RtmpConnection, ExpiryWatch>();
-
-  const decideStream = async (c: { app: string; role: Role; streamId: string; query: string; connectQuery: string; clientIp: string }): Promise<StreamVerdict> => {
-    const app = rt.apps.get(c.app);
-    if (!app) return { allow: false, reason: 'app_not_found' };
-    const startedAt = performance.now();
-    const credentials = RtmpConnection.credentials(c.query, c.connectQuery, rt.config.session.param);
-    const ctx = buildContext({ app: c.app, streamIds: [c.streamId], role: c.role, kind: c.role === 'publish' ? 'ingest' : 'signalling', clientIp: c.clientIp, credentials, method: 'GET' });
-    try {
-      const d = await decide(ctx, app[c.role], { store: rt.store, registry: rt.registries.get(c.app) });
-      recordDecision(rt, 'rtmp', ctx, d, startedAt);
-      if (!d.allow) return { allow: false, reason: d.reason };
-      const subscriberId = d.subscriberId ?? credentials.subscriberId;
-      return { allow: true, streamId: c.streamId, expiresAt: d.expiresAt, subscriberId, revocable: d.via !== 'open' || subscriberId !== undefined };
-    } catch (err) {
-      rt.log.error({ err, door: 'rtmp', app: c.app, stream: c.streamId }, 'rtmp decision failed');
-      return { allow: false, reason: 'internal_error' as never };
-    }
-  };
 
   const deps = {
     origin,
     maxCommandBytes: cfg.maxCommandBytes,
     commandTimeoutMs: cfg.commandTimeoutMs,
     knowsApp: (app: string) => rt.apps.has(app),
-    decide: decideStream,
-    watch(conn: RtmpConnection, app: string, role: Role, v: Extract<StreamVerdict, { allow: true }>) {
-      const expiresAt = rt.config.ws.enforceExpiry ? v.expiresAt : undefined;
-      if (expiresAt === undefined && !v.revocable) return;
-      let w = watches.get(conn);
-      if (!w) {
-        w = new ExpiryWatch({
-          app,
-          store: rt.store,
-          intervalMs: rt.config.ws.revocationCheckSeconds * 1000,
-          log: rt.log,
-          onEnd: (s, cause) => {
-            rt.log.info({ door: 'rtmp', app, stream: s.streamId, role: s.role, subscriber: s.subscriberId, cause }, 'rtmp stream ended');
-            conn.end('NetConnection.Connect.Closed', `streamgate: ${cause === 'expired' ? 'token_expired' : cause === 'blocked' ? 'subscriber_blocked' : 'session_revoked'}`);
-          },
-        });
-        watches.set(conn, w);
-      }
-      // Read the baseline epochs now: the first poll compares against them.
-      void rt.store
-        .getEpochs(app, v.streamId, v.subscriberId)
-        .catch(() => undefined)
-        .then((epochs) => w.add({ key: `${role}:${v.streamId}`, command: role, streamId: v.streamId, role, subscriberId: v.subscriberId, expiresAt, epochs, revocable: v.revocable, stopFrame: '' }));
-    },
-    onClose(conn: RtmpConnection, s: import('./connection.js').ConnectionSummary) {
+    authorizer: createStreamAuthorizer(rt, 'rtmp'),
+    grantParam: rt.config.session.param,
+    onClose(conn: RtmpConnection, s: ConnectionSummary) {
       connections.delete(conn);
-      watches.get(conn)?.close();
       m.connections.dec();
       m.closed.labels(s.outcome, s.reason).inc();
       m.bytes.labels('in').inc(s.bytesIn);
