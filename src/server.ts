@@ -13,6 +13,7 @@ import { createAdminHandler } from './admin/admin-server.js';
 import { createWsGate, type WsGate } from './ws/ws-gate.js';
 import { managementRoute } from './api/router.js';
 import { createRtmpGate, type RtmpGate } from './rtmp/rtmp-gate.js';
+import { createSrtGate, type SrtGate } from './srt/srt-gate.js';
 
 export interface RunningGate {
   runtime: Runtime;
@@ -25,6 +26,8 @@ export interface RunningGate {
   wsGate: WsGate;
   /** The RTMP door, when `rtmp.enabled`. */
   rtmpGate: RtmpGate | null;
+  /** The SRT door, when `srt.enabled`. */
+  srtGate: SrtGate | null;
   /** Stops accepting, waits for in-flight requests (up to drainTimeoutMs), closes everything. */
   close(): Promise<void>;
 }
@@ -65,7 +68,9 @@ export async function startGate(config: Config, opts: StartOptions = {}): Promis
   const adminUrl = adminServer ? await listen(adminServer, config.admin.host, config.admin.port) : null;
   const rtmpGate = config.rtmp.enabled ? createRtmpGate(runtime) : null;
   await rtmpGate?.listen();
-  log.info({ url, adminUrl, rtmp: rtmpGate?.address() ?? null, store: store.kind, apps: [...runtime.apps.keys()], origin: config.origin.url ?? null }, 'streamgate listening');
+  const srtGate = config.srt.enabled ? createSrtGate(runtime) : null;
+  await srtGate?.listen();
+  log.info({ url, adminUrl, rtmp: rtmpGate?.address() ?? null, srt: srtGate?.address() ?? null, store: store.kind, apps: [...runtime.apps.keys()], origin: config.origin.url ?? null }, 'streamgate listening');
 
   let closing: Promise<void> | null = null;
   const close = () =>
@@ -74,11 +79,13 @@ export async function startGate(config: Config, opts: StartOptions = {}): Promis
       // Upgraded sockets count as open connections: close the relays (1001) or close() never returns.
       const wsClosed = wsGate.shutdown(config.shutdown.drainTimeoutMs);
       const rtmpClosed = rtmpGate?.shutdown(config.shutdown.drainTimeoutMs);
+      const srtClosed = srtGate?.shutdown(config.shutdown.drainTimeoutMs);
       const drained = new Promise<void>((resolve) => publicServer.close(() => resolve()));
       publicServer.closeIdleConnections();
       const timer = setTimeout(() => publicServer.closeAllConnections(), config.shutdown.drainTimeoutMs);
       await wsClosed;
       await rtmpClosed;
+      await srtClosed;
       await drained;
       clearTimeout(timer);
       if (adminServer) {
@@ -90,5 +97,5 @@ export async function startGate(config: Config, opts: StartOptions = {}): Promis
       log.info('streamgate stopped');
     })());
 
-  return { runtime, url, adminUrl, publicServer, adminServer, wsGate, rtmpGate, close };
+  return { runtime, url, adminUrl, publicServer, adminServer, wsGate, rtmpGate, srtGate, close };
 }

@@ -214,6 +214,20 @@ export const configSchema = z.strictObject({
       proxyProtocol: z.strictObject({ trustedCIDRs: z.array(cidr).default([]) }).prefault({}),
     })
     .prefault({}),
+  srt: z
+    .strictObject({
+      /** Serve the SRT door (UDP) in front of the origin's SRT listener. */
+      enabled: z.boolean().default(false),
+      listen: z.strictObject({ host: z.string().default('0.0.0.0'), port: port.default(4200) }).prefault({}),
+      /** The origin's SRT listener: `srt://host:port` or `host:port`. Required when enabled. */
+      origin: z.string().optional(),
+      /** From the caller's first induction to the decision on its conclusion. */
+      handshakeTimeoutMs: positiveInt.default(5000),
+      /** No datagram from the caller for this long ends the session. */
+      idleTimeoutMs: positiveInt.default(30000),
+      maxSessions: positiveInt.default(1000),
+    })
+    .prefault({}),
   panel: z.strictObject({ allowedCIDRs: z.array(cidr).default([]) }).prefault({}),
   shutdown: z.strictObject({ drainTimeoutMs: positiveInt.default(10000) }).prefault({}),
   apps: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'app names are [A-Za-z0-9_-]+'), appSchema).default({}),
