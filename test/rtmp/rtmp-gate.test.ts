@@ -7,9 +7,13 @@ import { startTestGate, HASH_SECRET, JWT_SECRET } from '../helpers/gate.js';
 import { ffmpegPublish, ffprobeStreams, rtmpToolsMissing, startNginxRtmp, type RtmpOrigin } from '../helpers/rtmp.js';
 import { hashToken } from '../../src/checks/hash-token.js';
 import { mintStreamJwt } from '../../src/checks/mint-jwt.js';
+import { totpCode, totpKeyFor } from '../../src/checks/totp-subscriber.js';
 import type { RunningGate } from '../../src/server.js';
 
 const missing = rtmpToolsMissing();
+const TOTP_SECRET = 'test-totp-app-secret-for-rtmp';
+const totp = (subscriberId: string, streamId: string) =>
+  totpCode(totpKeyFor({ policy: { secret: TOTP_SECRET, derivation: 'antmedia', periodSeconds: 60 }, subscriberId, streamId, type: 'publish' })!.key, 60, Date.now());
 
 describe('RTMP door in front of nginx-rtmp', { skip: missing ? `${missing}: RTMP door tests skipped` : false }, () => {
   let origin: RtmpOrigin;
@@ -17,7 +21,7 @@ describe('RTMP door in front of nginx-rtmp', { skip: missing ? `${missing}: RTMP
   let rtmp: string;
 
   before(async () => {
-    origin = await startNginxRtmp(['LiveApp', 'Reg', 'Ip']);
+    origin = await startNginxRtmp(['LiveApp', 'Reg', 'Ip', 'Totp']);
     gate = await startTestGate({
       origin: { url: 'http://127.0.0.1:9' },
       rtmp: { enabled: true, listen: { host: '127.0.0.1', port: 0 }, origin: `rtmp://127.0.0.1:${origin.port}` },
@@ -28,6 +32,7 @@ describe('RTMP door in front of nginx-rtmp', { skip: missing ? `${missing}: RTMP
         },
         Reg: { publish: { acceptUndefinedStreams: false } },
         Ip: { publish: { allowedCIDRs: ['10.0.0.0/8'] } },
+        Totp: { publish: { totp: { enabled: true, secret: TOTP_SECRET } } },
       },
     });
     rtmp = `rtmp://${gate.rtmpGate!.address()}`;
@@ -106,10 +111,39 @@ describe('RTMP door in front of nginx-rtmp', { skip: missing ? `${missing}: RTMP
     assert.equal(publishes('studio'), 1);
   });
 
+  test('a TOTP publisher (subscriberId + subscriberCode in the query) publishes; a wrong code is refused', async () => {
+    const wrong = String((Number(totp('cam-op', 'totpcam')) + 1) % 1_000_000).padStart(6, '0');
+    const refused = await ffmpegPublish(`${rtmp}/Totp/totpcam?subscriberId=cam-op&subscriberCode=${wrong}`, 2);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /streamgate: subscriber_code_invalid/);
+    const ok = await ffmpegPublish(`${rtmp}/Totp/totpcam?subscriberId=cam-op&subscriberCode=${totp('cam-op', 'totpcam')}`, 2);
+    assert.equal(ok.code, 0, ok.stderr.slice(-500));
+    assert.equal(publishes('totpcam'), 1);
+  });
+
   test('an application that is not configured is rejected at connect', async () => {
     const run = await ffmpegPublish(`${rtmp}/Other/s1`, 2);
     assert.notEqual(run.code, 0);
     assert.match(run.stderr, /not served here/);
+  });
+
+  test('SIGTERM drain: new publishers are turned away, a running publish finishes', async () => {
+    const second = await startTestGate({
+      origin: { url: 'http://127.0.0.1:9' },
+      shutdown: { drainTimeoutMs: 15_000 },
+      rtmp: { enabled: true, listen: { host: '127.0.0.1', port: 0 }, origin: `rtmp://127.0.0.1:${origin.port}` },
+      apps: { LiveApp: {} },
+    });
+    const url = `rtmp://${second.rtmpGate!.address()}`;
+    const running = ffmpegPublish(`${url}/LiveApp/draining`, 4);
+    await new Promise((r) => setTimeout(r, 1500));
+    const closed = second.close();
+    const late = await ffmpegPublish(`${url}/LiveApp/late`, 1);
+    const done = await running;
+    await closed;
+    assert.equal(done.code, 0, done.stderr.slice(-500));
+    assert.notEqual(late.code, 0);
+    assert.equal(publishes('late'), 0);
   });
 
   test('decisions and connections are counted', async () => {
