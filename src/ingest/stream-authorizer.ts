@@ -3,11 +3,10 @@
 // a watch that ends the connection when the credential expires or is revoked (as on the WebSocket
 // door: expiry by timer, revocation by an epoch read every `ws.revocationCheckSeconds`).
 import type { Runtime } from '../runtime.js';
-import type { Credentials, Role } from '../decision/types.js';
+import type { Credentials, Door, Role } from '../decision/types.js';
 import type { ReasonCode } from '../errors.js';
-import { decide } from '../decision/decide.js';
-import { recordDecision, type Door } from '../decision/record.js';
-import { buildContext } from '../request/context.js';
+import { authorize } from '../authorize/authorize.js';
+import { gatedTarget } from '../authorize/target.js';
 import { ExpiryWatch, type EndCause } from '../ws/expiry-watch.js';
 
 export interface StreamAsk {
@@ -20,13 +19,13 @@ export interface StreamAsk {
 
 export type StreamVerdict =
   | { allow: true; streamId: string; expiresAt?: number | undefined; subscriberId?: string | undefined; revocable: boolean }
-  | { allow: false; status: number; reason: ReasonCode | 'internal_error' };
+  | { allow: false; status: number; reason: ReasonCode };
 
 /** Why a watched stream ended, as the reason code a door reports to its client. */
 export const endReason = (cause: EndCause): ReasonCode => (cause === 'expired' ? 'token_expired' : cause === 'blocked' ? 'subscriber_blocked' : 'session_revoked');
 
 export interface StreamAuthorizer {
-  /** Decides; never throws (an unexpected failure is a deny with reason internal_error, logged). */
+  /** Decides through authorize(); never throws (an unexpected failure is a 500 internal_error deny, logged). */
   decide(ask: StreamAsk): Promise<StreamVerdict>;
   /**
    * Watches an allowed stream; `onEnd` runs once when it expires or is revoked. Returns a function
@@ -40,18 +39,12 @@ export function createStreamAuthorizer(rt: Runtime, door: Door): StreamAuthorize
     async decide(ask) {
       const app = rt.apps.get(ask.app);
       if (!app) return { allow: false, status: 404, reason: 'app_not_found' };
-      const startedAt = performance.now();
-      const ctx = buildContext({ app: ask.app, streamIds: [ask.streamId], role: ask.role, kind: ask.role === 'publish' ? 'ingest' : 'signalling', clientIp: ask.clientIp, credentials: ask.credentials, method: 'GET' });
-      try {
-        const d = await decide(ctx, app[ask.role], { store: rt.store, registry: rt.registries.get(ask.app) });
-        recordDecision(rt, door, ctx, d, startedAt);
-        if (!d.allow) return { allow: false, status: d.status, reason: d.reason };
-        const subscriberId = d.subscriberId ?? ask.credentials.subscriberId;
-        return { allow: true, streamId: ask.streamId, expiresAt: d.expiresAt, subscriberId, revocable: d.via !== 'open' || subscriberId !== undefined };
-      } catch (err) {
-        rt.log.error({ err, door, app: ask.app, stream: ask.streamId }, 'stream decision failed');
-        return { allow: false, status: 500, reason: 'internal_error' };
-      }
+      // Ingest is a publish of the stream; a play over RTMP/SRT is a command like WebSocket `play`.
+      const target = gatedTarget(app, ask.role, ask.role === 'publish' ? 'ingest' : 'signalling', [ask.streamId]);
+      const { decision: d } = await authorize(rt, door, target, { credentials: ask.credentials, clientIp: ask.clientIp, consume: true });
+      if (!d.allow) return { allow: false, status: d.status, reason: d.reason };
+      const subscriberId = d.subscriberId ?? ask.credentials.subscriberId;
+      return { allow: true, streamId: ask.streamId, expiresAt: d.expiresAt, subscriberId, revocable: d.via !== 'open' || subscriberId !== undefined };
     },
     watch(ask, v, onEnd) {
       const expiresAt = rt.config.ws.enforceExpiry ? v.expiresAt : undefined;

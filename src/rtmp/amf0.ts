@@ -7,7 +7,7 @@
 // Why not a library: the AMF0 packages on the npm registry are single-author projects that turn
 // every buffer into a number[], give objects a normal prototype (`__proto__` keys re-parent them) and
 // do not read strict arrays. Command grammar is small; this decoder is fuzzed in test/rtmp/.
-import { StreamgateError } from '../errors.js';
+import { ErrorCode, StreamgateError } from '../errors.js';
 
 /** An AMF0 value as decoded: objects and ECMA arrays become null-prototype records. */
 export type AmfValue = number | boolean | string | null | undefined | Date | AmfObject | AmfValue[];
@@ -18,7 +18,7 @@ export interface AmfObject {
 /** The bytes are not a well-formed (or not an accepted) AMF0 sequence. */
 export class AmfError extends StreamgateError {
   constructor(message: string) {
-    super('SG_ERR_AMF', message);
+    super(ErrorCode.amf, message);
   }
 }
 

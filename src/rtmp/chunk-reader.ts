@@ -3,7 +3,7 @@
 // gate must understand (protocol control and commands) and counts its way over everything else. It
 // reports byte offsets so the relay can forward the exact bytes it received, holding back those of a
 // command until that command has been decided.
-import { StreamgateError } from '../errors.js';
+import { ErrorCode, StreamgateError } from '../errors.js';
 
 /** RTMP message type ids (RTMP specification §5.4, §7.1). */
 export const MessageType = {
@@ -24,7 +24,7 @@ export const MessageType = {
 /** The chunk stream broke the protocol; the connection cannot continue. */
 export class RtmpProtocolError extends StreamgateError {
   constructor(message: string) {
-    super('SG_ERR_RTMP_PROTOCOL', message);
+    super(ErrorCode.rtmpProtocol, message);
   }
 }
 

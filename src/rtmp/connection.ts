@@ -12,7 +12,7 @@
 //                                     end the connection (ExpiryWatch)
 import net from 'node:net';
 import type { Role } from '../decision/types.js';
-import { StreamgateError } from '../errors.js';
+import { ErrorCode, StreamgateError } from '../errors.js';
 import { readCredentials } from '../request/credentials.js';
 import { endReason, type StreamAuthorizer } from '../ingest/stream-authorizer.js';
 import { ChunkReader, MessageType, RtmpProtocolError, writeMessage, type RtmpMessage } from './chunk-reader.js';
@@ -189,7 +189,7 @@ export class RtmpConnection {
     const inbox = new Inbox(socket, 16 * 1024);
     try {
       await new Promise<void>((resolve, reject) => {
-        const t = setTimeout(() => reject(new StreamgateError('SG_ERR_ORIGIN_TIMEOUT', 'origin connect timed out')), connectTimeoutMs);
+        const t = setTimeout(() => reject(new StreamgateError(ErrorCode.originTimeout, 'origin connect timed out')), connectTimeoutMs);
         socket.once('connect', () => {
           clearTimeout(t);
           resolve();

@@ -5,7 +5,7 @@
 // acknowledgements and windows stay consistent end to end.
 import { randomFillSync } from 'node:crypto';
 import type { Socket } from 'node:net';
-import { StreamgateError } from '../errors.js';
+import { ErrorCode, StreamgateError } from '../errors.js';
 import type { Inbox } from './inbox.js';
 
 export const RTMP_VERSION = 3;
@@ -14,7 +14,7 @@ export const HANDSHAKE_PACKET = 1536;
 /** The peer does not speak RTMP version 3 (e.g. RTMPE, or not RTMP at all). */
 export class HandshakeError extends StreamgateError {
   constructor(message: string) {
-    super('SG_ERR_RTMP_HANDSHAKE', message);
+    super(ErrorCode.rtmpHandshake, message);
   }
 }
 

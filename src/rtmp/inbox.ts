@@ -2,12 +2,12 @@
 // bytes are collected as they arrive and handed out in the sizes a phase asks for. What is left when
 // the phase ends is given to the relay, so no byte the peer sent is lost or reordered.
 import type { Socket } from 'node:net';
-import { StreamgateError } from '../errors.js';
+import { ErrorCode, StreamgateError } from '../errors.js';
 
 /** The peer closed, failed or was too slow while the gate waited for a fixed-size read. */
 export class ReadTimeoutError extends StreamgateError {
   constructor(what: string) {
-    super('SG_ERR_READ_TIMEOUT', `timed out waiting for ${what}`);
+    super(ErrorCode.readTimeout, `timed out waiting for ${what}`);
   }
 }
 

@@ -2,7 +2,7 @@
 // terminates the client's connection tells us the client's address in a header before any payload.
 // It is read only from configured peers; from anyone else the first bytes are the protocol itself.
 import { V1ProxyProtocol, V2ProxyProtocol } from 'proxy-protocol-js';
-import { StreamgateError } from '../errors.js';
+import { ErrorCode, StreamgateError } from '../errors.js';
 import { normalizeIp } from '../request/client-ip.js';
 import type { Inbox } from './inbox.js';
 
@@ -12,7 +12,7 @@ const V1_MAX = 107;
 
 export class ProxyHeaderError extends StreamgateError {
   constructor(message: string) {
-    super('SG_ERR_PROXY_HEADER', message);
+    super(ErrorCode.proxyHeader, message);
   }
 }
 

@@ -2,7 +2,7 @@
 // §3 "Packet Structure" and §3.2.1 "Handshake"): the control-packet header, the handshake body and its
 // extension blocks, the Stream ID extension (SRT_CMD_SID), and the handshake the gate sends to refuse
 // a caller (ReqType = URQ_FAILURE_TYPES (1000) + rejection code).
-import { StreamgateError } from '../errors.js';
+import { ErrorCode, StreamgateError } from '../errors.js';
 
 export const ControlType = { handshake: 0x0000, shutdown: 0x0005 } as const;
 /** Handshake request types (srtcore/handshake.h UDTRequestType). */
@@ -17,7 +17,7 @@ const HANDSHAKE_BYTES = 48;
 
 export class SrtPacketError extends StreamgateError {
   constructor(message: string) {
-    super('SG_ERR_SRT_PACKET', message);
+    super(ErrorCode.srtPacket, message);
   }
 }
 
