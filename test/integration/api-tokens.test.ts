@@ -116,6 +116,7 @@ describe('management API: tokens', () => {
       [`id=stream1&expireDate=${now() - 1}&type=play`, TokenMessage.past],
       [`id=stream1&expireDate=${now() + 7200}&type=play`, TokenMessage.tooFar(3600)],
       [`id=a%2Fb&expireDate=${exp}&type=play`, 'Stream id is not valid.'],
+      [`id=..&expireDate=${exp}&type=play`, 'Stream id is not valid.'],
     ];
     for (const [query, message] of cases) {
       const r = await legacy('LiveApp', gate.adminUrl!, query);
