@@ -8,18 +8,12 @@
 //   DELETE /{app}/whip/{id}/{resource}  checked WITHOUT consuming (a one-time token is never spent)
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Runtime } from '../runtime.js';
-import type { AppRuntime } from '../decision/policy.js';
-import type { Credentials, Decision, RequestContext } from '../decision/types.js';
-import { decide } from '../decision/decide.js';
-import { buildContext } from '../request/context.js';
+import type { Credentials, Door, RequestContext } from '../decision/types.js';
+import { recordDecision } from '../decision/record.js';
+import { authorize, type Authorized } from '../authorize/authorize.js';
+import type { GatedTarget } from '../authorize/target.js';
 import { bearerToken, readCredentials, stripCredentials } from '../request/credentials.js';
 import { authorizeWhipGrant, issueWhipGrant, locationWithGrant, whipResourceOf } from '../session/whip-session.js';
-
-export interface WhipTarget {
-  streamIds: readonly string[];
-  /** The session resource id for a session URL, null for the WHIP endpoint itself. */
-  resourceId: string | null;
-}
 
 /** `?token=` first (Ant Media's query dialect), else `Authorization: Bearer`. */
 export function whipCredentials(rawQuery: string, grantParam: string, headers: IncomingHttpHeaders): Credentials {
@@ -29,22 +23,31 @@ export function whipCredentials(rawQuery: string, grantParam: string, headers: I
 }
 
 /**
- * One decision for a WHIP request. On the endpoint a grant is ignored (a session grant never opens a
- * new publish); on a session URL the grant decides alone (one HMAC, no store), and without one the
- * credential is checked with `consume: false`.
+ * One decision for a WHIP target (`target.whipResource` set by resolveTarget). On the endpoint a grant
+ * is ignored (a session grant never opens a new publish); on a session URL the grant decides alone
+ * (one HMAC, no store), and without one the credential is checked with `consume: false`.
  */
-export async function authorizeWhip(rt: Runtime, app: AppRuntime, target: WhipTarget, credentials: Credentials, clientIp: string, method: string): Promise<{ ctx: RequestContext; decision: Decision }> {
-  const ctx = buildContext({ app: app.name, streamIds: target.streamIds, role: 'publish', kind: 'ingest', clientIp, credentials, method });
-  if (target.resourceId === null) {
-    credentials.grant = undefined;
-    return { ctx, decision: await decide(ctx, app.publish, { store: rt.store, sessions: rt.sessions, registry: rt.registries.get(app.name) }) };
-  }
-  const resource = { app: app.name, streamId: target.streamIds[0]!, resourceId: target.resourceId };
-  if (credentials.grant && !app.publish.open) {
-    return { ctx, decision: authorizeWhipGrant(rt.sessions.codec, rt.config.session, credentials.grant, resource, clientIp, ctx.now) };
-  }
-  const probe: RequestContext = { ...ctx, credentials: { ...credentials, grant: undefined }, consume: false };
-  return { ctx: probe, decision: await decide(probe, app.publish, { store: rt.store, sessions: rt.sessions, registry: rt.registries.get(app.name) }) };
+export async function authorizeWhip(rt: Runtime, door: Door, target: GatedTarget, credentials: Credentials, clientIp: string, method: string): Promise<Pick<Authorized, 'ctx' | 'decision'>> {
+  const resourceId = target.whipResource ?? null;
+  const withoutGrant = { ...credentials, grant: undefined };
+  if (resourceId === null) return authorize(rt, door, target, { credentials: withoutGrant, clientIp, consume: method !== 'HEAD' });
+  if (!credentials.grant || target.app.publish.open) return authorize(rt, door, target, { credentials: withoutGrant, clientIp, consume: false });
+  const startedAt = performance.now();
+  const ctx: RequestContext = {
+    app: target.app.name,
+    streamId: target.streamIds[0]!,
+    streamIds: target.streamIds,
+    role: 'publish',
+    kind: 'ingest',
+    clientIp,
+    credentials,
+    consume: false,
+    now: Date.now(),
+  };
+  const resource = { app: ctx.app, streamId: ctx.streamId, resourceId };
+  const decision = authorizeWhipGrant(rt.sessions.codec, rt.config.session, credentials.grant, resource, clientIp, ctx.now);
+  recordDecision(rt, door, ctx, decision, startedAt);
+  return { ctx, decision };
 }
 
 /**

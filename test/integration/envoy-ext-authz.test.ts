@@ -9,7 +9,7 @@ import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
-import { startTestGate, HASH_SECRET, JWT_SECRET } from '../helpers/gate.js';
+import { startTestGate, HASH_SECRET, JWT_SECRET, SESSION_SECRET } from '../helpers/gate.js';
 import type { RunningGate } from '../../src/server.js';
 import { hashToken } from '../../src/checks/hash-token.js';
 import { newTokenId } from '../../src/checks/one-time-token.js';
@@ -64,7 +64,7 @@ describe('Envoy ext_authz (HTTP service, path_prefix: /verify)', () => {
   const pub = hashToken('cam1', 'publish', HASH_SECRET);
 
   before(async () => {
-    gate = await startTestGate({ session: { secrets: ['ext-authz-session-secret-0123456789abcdef'] }, verify: { allowedCallers: ['127.0.0.1/32', '::1/128'] }, apps });
+    gate = await startTestGate({ session: { secrets: [SESSION_SECRET] }, verify: { allowedCallers: ['127.0.0.1/32', '::1/128'] }, apps });
   });
   after(async () => gate.close());
 

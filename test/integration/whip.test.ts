@@ -3,7 +3,7 @@
 // origin, with one-time, hash and JWT tokens, and the refusals around them. Real Redis.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestGate, HASH_SECRET, JWT_SECRET } from '../helpers/gate.js';
+import { startTestGate, HASH_SECRET, JWT_SECRET, SESSION_SECRET } from '../helpers/gate.js';
 import { call, type Reply } from '../helpers/http.js';
 import { startTestWhipOrigin, type TestWhipOrigin } from '../helpers/whip-origin.js';
 import type { RunningGate } from '../../src/server.js';
@@ -12,7 +12,6 @@ import { mintStreamJwt } from '../../src/checks/mint-jwt.js';
 import { newTokenId } from '../../src/checks/one-time-token.js';
 
 const prefix = `sgtest-whip-${process.pid}-${Date.now()}`;
-const SESSION_SECRET = 'whip-session-secret-0123456789abcdef-0123';
 const apps = {
   LiveApp: { publish: { oneTimeToken: true, hash: { enabled: true, secret: HASH_SECRET }, jwt: { enabled: true, secret: JWT_SECRET } } },
 };

@@ -3,9 +3,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createGrantCodec } from '../../src/session/grant.js';
+import { SESSION_SECRET } from '../helpers/gate.js';
 import { ANY_RESOURCE, authorizeWhipGrant, issueWhipGrant, locationWithGrant, whipResourceOf } from '../../src/session/whip-session.js';
 
-const codec = createGrantCodec(['whip-unit-secret-0123456789abcdef-0123456789']);
+const codec = createGrantCodec([SESSION_SECRET]);
 const config = { maxLifetimeSeconds: 3600, bindClientIp: false } as Parameters<typeof issueWhipGrant>[1];
 const expect = { app: 'LiveApp', streamIds: ['cam1'] };
 const ORIGIN = 'http://antmedia:5080';
