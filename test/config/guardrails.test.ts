@@ -38,7 +38,7 @@ function shippedPlaceholders(): string[] {
   const out = new Set<string>();
   const example = readFileSync('config.example.yaml', 'utf8');
   for (const m of example.matchAll(/\$\{[A-Z_]*SECRET[A-Z_]*:-([^}]+)\}/g)) out.add(m[1]!);
-  const secret = parseYaml(readFileSync('deploy/kubernetes/secret.example.yaml', 'utf8')) as { stringData: Record<string, string> };
+  const secret = parseYaml(readFileSync('deploy/kubernetes/base/secret.example.yaml', 'utf8')) as { stringData: Record<string, string> };
   for (const [k, v] of Object.entries(secret.stringData)) if (k.includes('SECRET')) for (const s of v.split(',')) out.add(s);
   for (const file of ['helm/streamgate/ci/hpa-pdb-values.yaml', 'helm/streamgate/ci/redis-standalone-values.yaml', 'helm/streamgate/ci/redis-sentinel-values.yaml']) {
     for (const doc of parseAllDocuments(readFileSync(file, 'utf8'))) {
