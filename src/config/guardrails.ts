@@ -47,10 +47,14 @@ export function secretWeakness(value: string, min: number): string | null {
   return null;
 }
 
-function check(issues: ConfigIssue[], path: string, value: string | undefined, min: number): void {
+/** One secret, or each of a rotation list (`secret: [next, current]`, reported as `path[i]`). */
+function check(issues: ConfigIssue[], path: string, value: string | string[] | undefined, min: number): void {
   if (value === undefined) return;
-  const weak = secretWeakness(value, min);
-  if (weak) issues.push({ path, message: weak });
+  const list = typeof value === 'string' ? [value] : value;
+  list.forEach((v, i) => {
+    const weak = secretWeakness(v, min);
+    if (weak) issues.push({ path: list.length > 1 ? `${path}[${i}]` : path, message: weak });
+  });
 }
 
 function roleSecrets(issues: ConfigIssue[], policy: RolePolicy, path: string): void {

@@ -6,17 +6,18 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { parseConfig } from '../../src/config/load.js';
+import { findTool } from '../helpers/tools.js';
 import { HELM, helmAvailable, parseManifests, validateObject, type K8sObject } from '../helpers/k8s.js';
 import { chartValuesSchema } from '../../scripts/values-schema.js';
 
 const CHART = 'helm/streamgate';
 const KUBE_VERSION = '1.30.0';
-const KUBECTL = ['/usr/bin/kubectl', '/usr/local/bin/kubectl'].find((p) => existsSync(p));
+const KUBECTL = findTool('kubectl') ?? undefined;
 const scenarios = readdirSync(join(CHART, 'ci')).filter((f) => f.endsWith('.yaml')).sort();
 const STRONG_SESSION = randomBytes(36).toString('base64');
 

@@ -5,14 +5,15 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { parseConfig } from '../../src/config/load.js';
+import { findTool } from '../helpers/tools.js';
 import { parseManifests, validateObject, type K8sObject } from '../helpers/k8s.js';
 
 const ROOT = 'deploy/kubernetes';
-const KUBECTL = ['/usr/bin/kubectl', '/usr/local/bin/kubectl'].find((p) => existsSync(p));
+const KUBECTL = findTool('kubectl') ?? undefined;
 const overlays = readdirSync(join(ROOT, 'overlays')).sort();
 
 function kustomize(dir: string): K8sObject[] {
@@ -33,7 +34,7 @@ function checkConfig(objs: K8sObject[]): void {
   parseConfig(configText(objs), env, { source: 'config.yaml' });
 }
 
-describe('kustomize base and overlays', { skip: KUBECTL ? false : 'kubectl not installed: kustomize overlays not rendered' }, () => {
+describe('kustomize base and overlays', { skip: KUBECTL ? false : 'kubectl not installed (not a Debian package): kustomize overlays not rendered' }, () => {
   for (const dir of [ROOT, ...overlays.map((o) => join(ROOT, 'overlays', o))]) {
     test(`${dir} renders, every object valid, config accepted`, async () => {
       const objs = kustomize(dir);

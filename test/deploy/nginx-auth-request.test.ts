@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -12,11 +12,12 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { startTestOrigin, type TestOrigin } from '../helpers/origin.js';
 import { startTestGate, HASH_SECRET, SESSION_SECRET } from '../helpers/gate.js';
-import { chromiumAvailable, launchChromium, type Browser } from '../helpers/chromium.js';
+import { CHROMIUM, launchChromium, type Browser } from '../helpers/chromium.js';
+import { findTool, missingTool } from '../helpers/tools.js';
 import type { RunningGate } from '../../src/server.js';
 import { hashToken } from '../../src/checks/hash-token.js';
 
-const NGINX = '/usr/sbin/nginx';
+const NGINX = findTool('nginx') ?? '/usr/sbin/nginx';
 const PLAYLIST = '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\nstream1000000001.ts\n';
 
 const freePort = () =>
@@ -45,7 +46,7 @@ ${conf}
 }`;
 }
 
-describe('nginx auth_request (shipped config): denials a browser player can read', { skip: existsSync(NGINX) ? false : 'nginx not installed (Debian package nginx)' }, () => {
+describe('nginx auth_request (shipped config): denials a browser player can read', { skip: missingTool('nginx') }, () => {
   let origin: TestOrigin;
   let gate: RunningGate;
   let nginx: ChildProcess;
@@ -145,7 +146,7 @@ describe('nginx auth_request (shipped config): denials a browser player can read
     }
   });
 
-  test('a Chromium player on another origin sees 401/403 and reads the reason (fetch and XHR, as hls.js uses)', { skip: chromiumAvailable() ? false : 'chromium not installed (Debian package chromium)' }, async () => {
+  test('a Chromium player on another origin sees 401/403 and reads the reason (fetch and XHR, as hls.js uses)', { skip: missingTool(CHROMIUM, 'chromium') }, async () => {
     const browser: Browser = await launchChromium();
     try {
       const tab = await browser.newPage(pageUrl);
