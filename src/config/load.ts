@@ -130,7 +130,9 @@ export function parseConfig(text: string, env: NodeJS.ProcessEnv = process.env, 
   if (issues.length) throw new ConfigError(located(issues));
   const config = parsed.data as Config;
   issues.push(...crossFieldIssues(config));
-  if (!opts.allowWeakSecrets) issues.push(...weakSecretIssues(config));
+  // One message per key: a secret the cross-field rules already refuse (JWT < 32 bytes) is not repeated.
+  const named = new Set(issues.map((i) => i.path));
+  if (!opts.allowWeakSecrets) issues.push(...weakSecretIssues(config).filter((i) => !named.has(i.path)));
   issues.push(...replicaIssues(config, opts.replicas ?? replicasFromEnv(env, issues)));
   if (issues.length) throw new ConfigError(located(issues));
   return config;

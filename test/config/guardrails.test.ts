@@ -82,6 +82,11 @@ test('empty, short and low-variety secrets are refused with the reason', () => {
   assert.deepEqual(issuesOf({ apps: { A: { play: { jwt: { enabled: false, secret: '' } } } } }), []);
 });
 
+test('every secret of a rotation list is checked, each reported with its index', () => {
+  const paths = issuesOf({ apps: { A: { play: { hash: { enabled: true, secret: [HASH_SECRET, 'changeme'] }, jwt: { enabled: true, secret: ['short', JWT_SECRET] } } } } }).map((i) => i.path);
+  assert.deepEqual(paths.sort(), ['apps.A.play.hash.secret[1]', 'apps.A.play.jwt.secret[0]']);
+});
+
 test('placeholder Redis passwords are refused, real ones pass', () => {
   const paths = (redis: Record<string, unknown>) => issuesOf({ store: { type: 'redis', redis } }).map((i) => i.path);
   assert.deepEqual(paths({ url: 'redis://:PLACEHOLDER-redis-password@redis:6379/0' }), ['store.redis.url']);
