@@ -34,7 +34,7 @@ function checkConfig(objs: K8sObject[]): void {
   parseConfig(configText(objs), env, { source: 'config.yaml' });
 }
 
-describe('kustomize base and overlays', { skip: KUBECTL ? false : 'kubectl not installed (not a Debian package): kustomize overlays not rendered' }, () => {
+describe('kustomize base and overlays', { skip: KUBECTL ? false : 'kubectl not installed (not a Debian package; .ci/run fetches one from npm): kustomize overlays not rendered' }, () => {
   for (const dir of [ROOT, ...overlays.map((o) => join(ROOT, 'overlays', o))]) {
     test(`${dir} renders, every object valid, config accepted`, async () => {
       const objs = kustomize(dir);
