@@ -12,7 +12,7 @@ import { recordDecision } from '../decision/record.js';
 import type { Allow, FileKind, RequestContext, Role } from '../decision/types.js';
 import type { AppRuntime } from '../decision/policy.js';
 import { forward, upstreamHeaders, type ForwardRequest } from './forward.js';
-import { serveRewrittenManifest } from './manifest-response.js';
+import { serveRewrittenManifest } from '../manifest/manifest-response.js';
 import { protocolOf } from '../session/playback-sessions.js';
 import { sendDeny } from './respond.js';
 import { handleVerify } from '../verify/verify-endpoint.js';

@@ -6,9 +6,9 @@ import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import type { Pool } from 'undici';
 import { Reason } from '../errors.js';
 import type { ReasonCode } from '../errors.js';
-import { detectManifestKind, mayBeManifest, rewriteManifest } from '../session/manifest.js';
-import { downstreamHeaders, fetchBuffered, originFailure, type ForwardRequest } from './forward.js';
-import { sendDeny } from './respond.js';
+import { detectManifestKind, mayBeManifest, rewriteManifest } from './manifest.js';
+import { downstreamHeaders, fetchBuffered, originFailure, type ForwardRequest } from '../proxy/forward.js';
+import { sendDeny } from '../proxy/respond.js';
 
 /** Credential parameters never copied into rewritten URIs: the grant replaces them. */
 export const CREDENTIAL_PARAMS = ['token', 'subscriberId', 'subscriberCode'];

@@ -2,7 +2,7 @@
 // every expected playlist is written out in full so a diff shows exactly which byte moved.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createUriRewriter, rewriteHlsPlaylist, type RewriteOptions } from '../../src/session/rewrite-hls.js';
+import { createUriRewriter, rewriteHlsPlaylist, type RewriteOptions } from '../../src/manifest/rewrite-hls.js';
 
 const opts: RewriteOptions = {
   param: 'sg',

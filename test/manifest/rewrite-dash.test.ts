@@ -2,7 +2,7 @@
 // (streams/<id>/<id>.mpd) and on SegmentList/BaseURL packagers; expected documents written in full.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { rewriteDashManifest } from '../../src/session/rewrite-dash.js';
+import { rewriteDashManifest } from '../../src/manifest/rewrite-dash.js';
 import {
   detectManifestKind,
   isManifestContentType,
