@@ -11,7 +11,7 @@ import {
   rewriteManifest,
   sniffManifestKind,
   type RewriteOptions,
-} from '../../src/session/manifest.js';
+} from '../../src/manifest/manifest.js';
 
 const opts: RewriteOptions = {
   param: 'sg',
