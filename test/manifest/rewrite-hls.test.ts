@@ -263,7 +263,7 @@ https://edge.example.com@evil.net/a000000007.ts`,
     name: 'unknown tags, look-alike tags, comments, blank lines and stray blanks are left alone',
     input: `\uFEFF#EXTM3U
 # a comment with URI="not-a-uri.ts"
-#EXT-X-DATERANGE:ID="ad1",START-DATE="2024-05-10T09:13:36Z",X-ASSET-URI="ad.m3u8"
+#EXT-X-COM-EXAMPLE-AD:ID="ad1",URI="ad.m3u8"
 #EXT-X-MAPX:URI="lookalike.mp4"
 #EXT-X-MAP:URI=unquoted.mp4
 #EXT-X-MAP:URI="unterminated.mp4
@@ -274,7 +274,7 @@ https://edge.example.com@evil.net/a000000007.ts`,
 `,
     expected: `\uFEFF#EXTM3U
 # a comment with URI="not-a-uri.ts"
-#EXT-X-DATERANGE:ID="ad1",START-DATE="2024-05-10T09:13:36Z",X-ASSET-URI="ad.m3u8"
+#EXT-X-COM-EXAMPLE-AD:ID="ad1",URI="ad.m3u8"
 #EXT-X-MAPX:URI="lookalike.mp4"
 #EXT-X-MAP:URI=unquoted.mp4
 #EXT-X-MAP:URI="unterminated.mp4
