@@ -12,6 +12,7 @@ import { PlaybackSessions } from './session/playback-sessions.js';
 import { recordConnectionEvent } from './api/connection-events.js';
 import type { StreamRegistry } from './checks/registered-stream.js';
 import { createRegistries } from './checks/origin-registry.js';
+import { ManifestCache } from './manifest/origin-cache.js';
 
 export interface Runtime {
   config: Config;
@@ -19,6 +20,8 @@ export interface Runtime {
   store: Store;
   /** null when no origin is configured (check-config, tests of /verify alone). */
   pool: Pool | null;
+  /** Origin manifests shared by all viewers (null when no origin is configured). */
+  manifests: ManifestCache | null;
   log: Logger;
   metrics: Metrics;
   isTrustedProxy: (ip: string) => boolean;
@@ -42,6 +45,15 @@ export function createRuntime(config: Config, deps: { store: Store; log: Logger;
     apps: compileApps(config, store),
     store,
     pool,
+    manifests: pool
+      ? new ManifestCache(pool, {
+          enabled: config.manifest.cache,
+          defaultTtlMs: config.manifest.cacheTtlMs,
+          maxBytes: config.manifest.cacheMaxBytes,
+          maxManifestBytes: config.limits.maxManifestBytes,
+          onOriginResponse: (status) => deps.metrics.origin.labels(status ? `${Math.floor(status / 100)}xx` : 'error').inc(),
+        })
+      : null,
     registries: createRegistries(config, pool),
     log: deps.log,
     metrics: deps.metrics,

@@ -1,52 +1,48 @@
 // Authorized manifests come back rewritten: every URI carries the playback grant, so players that
-// resolve relative URIs (and drop the query) still present a credential on every segment.
+// resolve relative URIs (and drop the query) still present a credential on every segment. The
+// origin's manifest comes from the shared cache (origin-cache.ts): one origin fetch serves every
+// viewer, and a viewer's answer is the parsed template joined with its grant.
 // Memory is bounded: a manifest is buffered up to limits.maxManifestBytes; past it → 502.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
-import type { Pool } from 'undici';
 import { Reason } from '../errors.js';
 import type { ReasonCode } from '../errors.js';
-import { detectManifestKind, mayBeManifest, rewriteManifest } from './manifest.js';
-import { downstreamHeaders, fetchBuffered, originFailure, type ForwardRequest } from '../proxy/forward.js';
+import { originFailure, type ForwardRequest } from '../proxy/forward.js';
 import { sendDeny } from '../proxy/respond.js';
+import type { CacheResult, ManifestCache } from './origin-cache.js';
+import { renderTemplate, renderedLength } from './template.js';
 
 /** Credential parameters never copied into rewritten URIs: the grant replaces them. */
 export const CREDENTIAL_PARAMS = ['token', 'subscriberId', 'subscriberCode'];
 
+/** Origin headers that describe the origin's bytes, not a per-viewer rewrite of them. */
+const REWRITE_DROPS = ['content-encoding', 'content-length', 'etag', 'last-modified', 'content-md5', 'accept-ranges', 'age', 'expires'];
+
 export interface ManifestRewrite {
+  /** Query parameter carrying the grant (config `session.param`). */
   param: string;
+  /** This viewer's grant, from whoever authorized the request (URL-safe; encoded if not). */
   grant: string;
   /** scheme://host[:port] as the client sees the gate (same-origin absolute URIs are rewritten). */
   clientOrigin: string;
   path: string;
-  maxBytes: number;
+  /** Headers added to this viewer's answer (Set-Cookie, …); they override the origin's. */
   extraHeaders: Record<string, string | string[]>;
+  /** Told how the origin manifest was obtained (metrics). */
+  onCache?: (result: CacheResult) => void;
 }
 
-function decode(body: Buffer, encoding: string | undefined, maxBytes: number): Buffer | null {
-  const opts = { maxOutputLength: maxBytes };
-  switch ((encoding ?? 'identity').trim().toLowerCase()) {
-    case 'identity':
-    case '':
-      return body;
-    case 'gzip':
-    case 'x-gzip':
-      return gunzipSync(body, opts);
-    case 'deflate':
-      return inflateSync(body, opts);
-    case 'br':
-      return brotliDecompressSync(body, opts);
-    default:
-      return null;
-  }
-}
-
-export async function serveRewrittenManifest(pool: Pool, upstream: ForwardRequest, req: IncomingMessage, res: ServerResponse, rw: ManifestRewrite): Promise<number> {
-  // Ask for an uncompressed body; decompress anyway when an origin ignores the request.
-  const headers = { ...upstream.headers, 'accept-encoding': 'identity' };
-  let fetched;
+/**
+ * Answers `req` with the origin's manifest for `upstream`, rewritten for `rw.grant`; anything that is
+ * not a 200 manifest passes unchanged. Returns the status sent (499 when the client left first).
+ * Errors: origin failures → 502/504 `origin_unavailable`/`origin_timeout`; too large → 502
+ * `manifest_too_large`.
+ */
+export async function serveRewrittenManifest(cache: ManifestCache, upstream: ForwardRequest, req: IncomingMessage, res: ServerResponse, rw: ManifestRewrite): Promise<number> {
+  let got;
   try {
-    fetched = await fetchBuffered(pool, { ...upstream, headers }, rw.maxBytes, res);
+    // Everything the template depends on is in the key: the client-facing origin (same-origin
+    // absolute URIs) and the exact request sent upstream (path + non-credential query).
+    got = await cache.get(`${rw.clientOrigin} ${upstream.path}`, upstream, { param: rw.param, removeParams: CREDENTIAL_PARAMS, clientOrigin: rw.clientOrigin });
   } catch (err) {
     if (res.destroyed) return 499; // the client went away: nobody to answer
     const e = err as Error & { code?: string };
@@ -54,28 +50,24 @@ export async function serveRewrittenManifest(pool: Pool, upstream: ForwardReques
     sendDeny(res, f.status, f.reason, rw.extraHeaders);
     return f.status;
   }
-  const out = downstreamHeaders(fetched.headers);
-  Object.assign(out, rw.extraHeaders);
-  const contentType = typeof fetched.headers['content-type'] === 'string' ? fetched.headers['content-type'] : undefined;
-  let body = fetched.body;
-  if (fetched.status === 200 && mayBeManifest(contentType)) {
-    let decoded: Buffer | null = null;
-    try {
-      decoded = decode(body, fetched.headers['content-encoding'] as string | undefined, rw.maxBytes);
-    } catch {
-      decoded = null;
-    }
-    const text = decoded?.toString('utf8');
-    const kind = text !== undefined ? detectManifestKind(contentType, text) : null;
-    if (text !== undefined && kind) {
-      body = Buffer.from(rewriteManifest(kind, text, { param: rw.param, grant: rw.grant, removeParams: CREDENTIAL_PARAMS, manifestUrl: { origin: rw.clientOrigin, path: rw.path } }), 'utf8');
-      // The body is now per-viewer: no shared caching, no validators of the origin's bytes.
-      for (const h of ['content-encoding', 'etag', 'last-modified', 'content-md5', 'accept-ranges']) delete out[h];
-      out['cache-control'] = 'private, no-store';
-    }
+  rw.onCache?.(got.result);
+  if (res.destroyed) return 499;
+  const m = got.manifest;
+  const out: Record<string, string | string[]> = { ...m.headers };
+  const head = req.method === 'HEAD';
+  if (m.template === null) {
+    Object.assign(out, rw.extraHeaders);
+    out['content-length'] = String(m.body.length);
+    res.writeHead(m.status, out);
+    res.end(head ? undefined : m.body);
+    return m.status;
   }
-  out['content-length'] = String(body.length);
-  res.writeHead(fetched.status, out);
-  res.end(req.method === 'HEAD' ? undefined : body);
-  return fetched.status;
+  // The body is now per-viewer: no shared caching, no validators of the origin's bytes.
+  for (const h of REWRITE_DROPS) delete out[h];
+  Object.assign(out, rw.extraHeaders);
+  out['cache-control'] = 'private, no-store';
+  out['content-length'] = String(renderedLength(m.template, rw.grant));
+  res.writeHead(m.status, out);
+  res.end(head ? undefined : renderTemplate(m.template, rw.grant));
+  return m.status;
 }

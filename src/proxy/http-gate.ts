@@ -117,17 +117,16 @@ async function allowed(rt: Runtime, app: AppRuntime, req: IncomingMessage, res: 
   const extraHeaders: Record<string, string | string[]> = {};
   if (issued.cookie) extraHeaders['set-cookie'] = issued.cookie;
   if (ctx.kind === 'file') return pass(rt, req, res, canonical.path, canonical.rawQuery, { strip: rt.config.origin.stripCredentials, extraHeaders });
-  if (!rt.pool) return sendDeny(res, 502, Reason.originUnavailable);
+  if (!rt.manifests) return sendDeny(res, 502, Reason.originUnavailable);
   const fwd = forwardedFor(rt, req);
-  const status = await serveRewrittenManifest(rt.pool, upstreamRequest(rt, req, canonical.path, canonical.rawQuery, true, fwd), req, res, {
+  await serveRewrittenManifest(rt.manifests, upstreamRequest(rt, req, canonical.path, canonical.rawQuery, true, fwd), req, res, {
     param: rt.config.session.param,
     grant: issued.value,
     clientOrigin: `${fwd.proto}://${fwd.host ?? 'localhost'}`,
     path: canonical.path,
-    maxBytes: rt.config.limits.maxManifestBytes,
     extraHeaders,
+    onCache: (result) => rt.metrics.manifestCache.labels(result).inc(),
   });
-  countOrigin(rt, status);
 }
 
 /** streamgate_origin_responses_total by status class (0 = the origin never answered). */
