@@ -120,7 +120,7 @@ describe('real manifests: every URI the spec defines gets the grant, nothing els
       // Parsed once, answered twice: each viewer's copy carries only its own grant.
       const template = compileManifest(kind!, input, { param: 'sg', removeParams: ['token', 'subscriberId', 'subscriberCode'], clientOrigin: origin });
       for (const grant of GRANTS) {
-        const expected = kind === 'dash' ? expectedDash(input, origin, grant) : expectedHls(input, origin, grant);
+        const expected: { text: string; uris: number } = kind === 'dash' ? expectedDash(input, origin, grant) : expectedHls(input, origin, grant);
         assert.ok(expected.uris >= atLeast, `the walk found ${expected.uris} URIs, expected at least ${atLeast}`);
         assert.equal(template.slots, expected.uris);
         assert.equal(renderTemplate(template, grant), expected.text);
