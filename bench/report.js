@@ -55,6 +55,8 @@ export function summarize(rows) {
       proxyCpuUs: median(runs.map((r) => r.cpuUsPerReq.proxy)),
       originCpuUs: median(runs.map((r) => r.cpuUsPerReq.origin)),
       foreignCores: median(runs.map((r) => r.foreignCores)),
+      storeCallsPerReq: median(runs.map((r) => (r.storeCalls === undefined ? null : r.storeCalls / Math.max(1, r.requests)))),
+      originRequests: runs.some((r) => r.originRequests !== undefined) ? runs.map((r) => ({ rep: r.rep, requests: r.requests, originRequests: r.originRequests })) : null,
       errors: runs.reduce((n, r) => n + errorCount(r.errors), 0),
       failure: row.failure ?? null,
     };
@@ -68,15 +70,30 @@ function table(kind, summary, meta) {
   const head = [
     `#### ${kind} (${bytes.toLocaleString('en-US')} B, ${meta.reps} interleaved reps × ${meta.seconds} s, wrk -t${meta.wrk.threads} -c${meta.wrk.connections}${meta.pinning ? ', pinned' : ', NOT pinned'})`,
     '',
-    '| config | n | req/s (median) | min-max | MB/s | p50 ms | p99 ms | vs (a) direct | vs (b) nginx proxy | target | proxy CPU µs/req | origin CPU µs/req | foreign load (cores) | errors |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|:---:|---:|---:|---:|---|',
+    '| config | n | req/s (median) | min-max | MB/s | p50 ms | p99 ms | vs (a) direct | vs (b) nginx proxy | target | proxy CPU µs/req | origin CPU µs/req | store calls/req | foreign load (cores) | errors |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|:---:|---:|---:|---:|---:|---|',
   ];
   const lines = rows.map((s) => {
     const target = s.target === undefined ? '' : `≥ ${s.target.toFixed(2)} ${s.meetsTarget === null ? '?' : s.meetsTarget ? '✓' : '✗'}`;
     const errors = s.failure ? `**FAILED: ${s.failure.replace(/\|/g, '\\|')}**` : s.errors ? `**${s.errors}**` : '0';
-    return `| ${s.id} | ${s.n} | ${int(s.rps)} | ${s.rps === null ? '-' : `${int(s.rpsMin)}-${int(s.rpsMax)}`} | ${fix(s.mbps, 1)} | ${fix(s.p50ms, 2)} | ${fix(s.p99ms, 2)} | ${fix(s.vsDirect, 3)} | ${fix(s.vsNginx, 3)} | ${target} | ${fix(s.proxyCpuUs, 1)} | ${fix(s.originCpuUs, 1)} | ${fix(s.foreignCores, 2)} | ${errors} |`;
+    return `| ${s.id} | ${s.n} | ${int(s.rps)} | ${s.rps === null ? '-' : `${int(s.rpsMin)}-${int(s.rpsMax)}`} | ${fix(s.mbps, 1)} | ${fix(s.p50ms, 2)} | ${fix(s.p99ms, 2)} | ${fix(s.vsDirect, 3)} | ${fix(s.vsNginx, 3)} | ${target} | ${fix(s.proxyCpuUs, 1)} | ${fix(s.originCpuUs, 1)} | ${s.storeCallsPerReq === null ? '' : fix(s.storeCallsPerReq, 3)} | ${fix(s.foreignCores, 2)} | ${errors} |`;
   });
   return [...head, ...lines, ''].join('\n');
+}
+
+/** Row k: how many requests for the live playlist reached the origin during each measured run. */
+function originCounts(summary, meta) {
+  const rows = summary.filter((s) => s.originRequests);
+  if (rows.length === 0) return '';
+  const bound = Math.ceil((meta.seconds * 1000) / meta.manifestTtlMs) + 1;
+  const lines = rows.flatMap((s) =>
+    s.originRequests.map(
+      (o) =>
+        `- \`${s.id}\` rep ${o.rep}: ${o.requests.toLocaleString('en-US')} viewer refreshes, **${o.originRequests} origin requests** in ${meta.seconds} s ` +
+        `(bound at one per ${meta.manifestTtlMs} ms TTL: ${bound}) ${o.originRequests <= bound ? '✓' : '✗'}`,
+    ),
+  );
+  return ['#### origin requests for the live playlist (counted in the origin\'s access log)', '', ...lines, ''].join('\n');
 }
 
 export function markdown(summary, meta) {
@@ -85,10 +102,11 @@ export function markdown(summary, meta) {
     `### streamgate bench — ${meta.date}`,
     '',
     `${meta.machine}; node ${meta.node}; ${meta.nginx}; ${meta.wrkVersion}; commit ${meta.commit}.`,
-    `Servers on CPU ${meta.pinning ? '0' : 'any'}, wrk on CPU ${meta.pinning ? '1' : 'any'}; warm-up ${meta.warmupSeconds} s per row; load average at start ${meta.loadavg}.`,
+    `Servers on CPU ${meta.pinning ? '0' : 'any'}, wrk on CPU ${meta.pinning ? '1' : 'any'}; warm-up ${meta.warmupSeconds} s per row; load average (uptime) at start ${meta.loadavg}, at end ${meta.loadavgEnd}.`,
     '',
     table('playlist', summary, meta),
     table('segment', summary, meta),
+    originCounts(summary, meta),
     legend,
     '',
     'Ratios are medians of per-repetition ratios. CPU columns are process CPU time / requests; foreign load is CPU',

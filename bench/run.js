@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureMedia, makeWebRoot } from './media.js';
 import { installExitHandlers, pinning, stopAll, stopping } from './procs.js';
 import { markdown, summarize } from './report.js';
-import { gateConfig, hashToken, makeSecrets, originApps, SCENARIOS, streamJwt } from './scenarios.js';
+import { gateConfig, hashToken, livePath, makeSecrets, MANIFEST_TTL_MS, originApps, SCENARIOS, streamJwt } from './scenarios.js';
 import { LOOPBACK, startHttpProxy, startNginxOrigin, startNginxProxy, startStreamgate } from './servers.js';
 import { assertLoopback, errorCount, runWrk, WRK } from './wrk.js';
 
@@ -52,6 +52,7 @@ async function fetchBody(url) {
 }
 
 async function main() {
+  const startLoad = loadavg().map((x) => x.toFixed(2)).join(' ');
   installExitHandlers();
   requireTools();
   const rows = SCENARIOS.filter((s) => !ONLY || ONLY.test(`${s.kind}/${s.id}`)).map((s) => ({ ...s, runs: [] }));
@@ -66,7 +67,7 @@ async function main() {
 
   console.error('bench: starting servers…');
   const servers = {};
-  servers.origin = await startNginxOrigin({ workDir, logDir, webRoot, probePath });
+  servers.origin = await startNginxOrigin({ workDir, logDir, webRoot, probePath, countedPath: livePath(media) });
   const originPort = new URL(servers.origin.url).port;
   if (needed.has('nginxProxy')) servers.nginxProxy = await startNginxProxy({ workDir, logDir, originPort, probePath });
   if (needed.has('httpProxy')) servers.httpProxy = await startHttpProxy({ logDir, originUrl: servers.origin.url, probePath });
@@ -89,6 +90,7 @@ async function main() {
     token: { hash: hashToken(streamId, secrets.hash), jwt: await streamJwt(streamId, secrets.jwt) },
     grantParam: 'sg',
     url: (server, app, file, query) => `${servers[server].url}/${app}/streams/${file}${query ? `?${query}` : ''}`,
+    serverUrl: (server) => servers[server].url,
     fetchText: async (url) => {
       const { status, body } = await fetchBody(url);
       if (status !== 200) throw new Error(`GET ${url} → ${status}`);
@@ -101,8 +103,15 @@ async function main() {
    * some URLs hold short-lived grants. A row that fails is not measured any further.
    */
   async function prepare(row) {
-    const url = await row.url(ctx);
+    const target = await row.url(ctx);
+    // A row may load many paths (one per viewer): wrk then takes them round robin from a file.
+    const { url, paths } = typeof target === 'string' ? { url: target, paths: undefined } : target;
     assertLoopback(url);
+    let pathsFile;
+    if (paths) {
+      pathsFile = join(workDir, `${row.kind}-${row.id}.paths`);
+      writeFileSync(pathsFile, `${paths.join('\n')}\n`);
+    }
     const { status, body } = await fetchBody(url);
     if (status !== 200) throw new Error(`GET answered ${status}: ${body.toString('utf8', 0, 200).trim()}`);
     const expected = row.kind === 'playlist' ? media.playlistBytes : media.segmentBytes;
@@ -110,7 +119,7 @@ async function main() {
       if (!body.toString('utf8').includes(`${ctx.grantParam}=`)) throw new Error('playlist is not rewritten with grants');
     } else if (body.length !== expected) throw new Error(`body is ${body.length} B, expected ${expected} B`);
     row.bodyBytes = body.length;
-    return url;
+    return { url, pathsFile };
   }
   const fail = (row, why) => {
     row.failure = why;
@@ -119,17 +128,31 @@ async function main() {
   /** One wrk run of a row, or undefined when the row failed (now or before). */
   async function measure(row, seconds) {
     if (row.failure) return undefined;
-    let url;
+    let target;
     try {
-      url = await prepare(row);
+      target = await prepare(row);
     } catch (err) {
       return void fail(row, `preflight: ${err.message}`);
     }
-    const r = await runWrk(url, { seconds, pids: pidsFor(row) });
+    const admin = servers[row.server]?.adminUrl;
+    const storeBefore = admin ? await storeCalls(admin) : null;
+    const originBefore = row.countOrigin ? servers.origin.counted() : null;
+    const r = await runWrk(target.url, { seconds, pids: pidsFor(row), pathsFile: target.pathsFile });
+    if (admin) r.storeCalls = (await storeCalls(admin)) - storeBefore;
+    if (row.countOrigin) r.originRequests = servers.origin.counted() - originBefore;
     // Headers add a few hundred bytes; less than the body per response means wrong answers were counted.
     if (errorCount(r.errors)) fail(row, `wrk reported errors ${JSON.stringify(r.errors)}`);
     else if (r.bytesPerResponse < row.bodyBytes) fail(row, `responses average ${Math.round(r.bytesPerResponse)} B, less than the ${row.bodyBytes} B body`);
     return r;
+  }
+
+  /** streamgate_store_calls_total summed over methods, from the gate's admin listener. */
+  async function storeCalls(adminUrl) {
+    const { status, body } = await fetchBody(`${adminUrl}/metrics`);
+    if (status !== 200) throw new Error(`GET ${adminUrl}/metrics → ${status}`);
+    let n = 0;
+    for (const line of body.toString('utf8').split('\n')) if (line.startsWith('streamgate_store_calls_total{')) n += Number(line.slice(line.lastIndexOf(' ') + 1));
+    return n;
   }
 
   const pidsFor = (row) => ({ proxy: row.server === 'origin' ? undefined : servers[row.server]?.pid, origin: servers.origin.pid });
@@ -150,7 +173,8 @@ async function main() {
       row.runs.push({ rep, ...r });
       console.error(
         `bench: rep ${rep}/${REPS} ${row.kind}/${row.id}: ${Math.round(r.rps)} req/s, p50 ${r.p50ms.toFixed(2)} ms, p99 ${r.p99ms.toFixed(2)} ms` +
-          `${r.foreignCores > 0.3 ? `, foreign load ${r.foreignCores.toFixed(2)} cores` : ''}`,
+          `${r.originRequests !== undefined ? `, origin requests ${r.originRequests}` : ''}` +
+        `${r.foreignCores > 0.3 ? `, foreign load ${r.foreignCores.toFixed(2)} cores` : ''}`,
       );
       await sleep(300);
     }
@@ -163,7 +187,9 @@ async function main() {
     nginx: version('nginx', ['-v']),
     wrkVersion: version('wrk', ['-v']).split(' [')[0],
     commit: version('git', ['-C', benchDir, 'describe', '--always', '--dirty']),
-    loadavg: loadavg().map((x) => x.toFixed(2)).join(' '),
+    loadavg: startLoad,
+    loadavgEnd: loadavg().map((x) => x.toFixed(2)).join(' '),
+    manifestTtlMs: MANIFEST_TTL_MS,
     seconds: SECONDS,
     reps: REPS,
     warmupSeconds: WARMUP,

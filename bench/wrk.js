@@ -4,6 +4,7 @@ import { LOAD_CPU, runCommand } from './procs.js';
 import { machineBusyTicks, selfTicks, TICK_US, treeTicks } from './procstat.js';
 
 const REPORT = fileURLToPath(new URL('./wrk-report.lua', import.meta.url));
+const PATHS = fileURLToPath(new URL('./wrk-paths.lua', import.meta.url));
 
 export const WRK = { threads: 1, connections: 50 };
 
@@ -17,10 +18,12 @@ export function assertLoopback(url) {
  * Runs wrk for `seconds` against `url`. `pids.proxy` / `pids.origin` are the process trees whose CPU
  * is charged to the row; whatever else kept the CPUs busy is reported as foreign load.
  */
-export async function runWrk(url, { seconds, pids = {} }) {
+export async function runWrk(url, { seconds, pids = {}, pathsFile }) {
   assertLoopback(url);
+  // With a paths file every request takes the next path from it (many viewers, one wrk run).
+  const script = pathsFile ? ['-s', PATHS, url, '--', pathsFile] : ['-s', REPORT, url];
   const before = { proxy: treeTicks(pids.proxy), origin: treeTicks(pids.origin), self: selfTicks(), busy: machineBusyTicks(), t: process.hrtime.bigint() };
-  const out = await runCommand('wrk', [`-t${WRK.threads}`, `-c${WRK.connections}`, `-d${seconds}s`, '--latency', '-s', REPORT, url], { cpu: LOAD_CPU });
+  const out = await runCommand('wrk', [`-t${WRK.threads}`, `-c${WRK.connections}`, `-d${seconds}s`, '--latency', ...script], { cpu: LOAD_CPU });
   const wallUs = Number(process.hrtime.bigint() - before.t) / 1000;
   const after = { proxy: treeTicks(pids.proxy), origin: treeTicks(pids.origin), self: selfTicks(), busy: machineBusyTicks() };
   const line = out.split('\n').find((l) => l.startsWith('WRK_JSON '));

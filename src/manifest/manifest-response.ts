@@ -14,9 +14,6 @@ import { renderTemplate, renderedLength } from './template.js';
 /** Credential parameters never copied into rewritten URIs: the grant replaces them. */
 export const CREDENTIAL_PARAMS = ['token', 'subscriberId', 'subscriberCode'];
 
-/** Origin headers that describe the origin's bytes, not a per-viewer rewrite of them. */
-const REWRITE_DROPS = ['content-encoding', 'content-length', 'etag', 'last-modified', 'content-md5', 'accept-ranges', 'age', 'expires'];
-
 export interface ManifestRewrite {
   /** Query parameter carrying the grant (config `session.param`). */
   param: string;
@@ -53,19 +50,16 @@ export async function serveRewrittenManifest(cache: ManifestCache, upstream: For
   rw.onCache?.(got.result);
   if (res.destroyed) return 499;
   const m = got.manifest;
-  const out: Record<string, string | string[]> = { ...m.headers };
   const head = req.method === 'HEAD';
-  if (m.template === null) {
-    Object.assign(out, rw.extraHeaders);
+  if (m.template === null || m.templateHeaders === null) {
+    const out: Record<string, string | string[]> = { ...m.headers, ...rw.extraHeaders };
     out['content-length'] = String(m.body.length);
     res.writeHead(m.status, out);
     res.end(head ? undefined : m.body);
     return m.status;
   }
-  // The body is now per-viewer: no shared caching, no validators of the origin's bytes.
-  for (const h of REWRITE_DROPS) delete out[h];
-  Object.assign(out, rw.extraHeaders);
-  out['cache-control'] = 'private, no-store';
+  // The body is per-viewer: the entry's headers already drop validators and shared caching.
+  const out: Record<string, string | string[]> = { ...m.templateHeaders, ...rw.extraHeaders };
   out['content-length'] = String(renderedLength(m.template, rw.grant));
   res.writeHead(m.status, out);
   res.end(head ? undefined : renderTemplate(m.template, rw.grant));

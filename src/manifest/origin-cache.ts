@@ -40,6 +40,8 @@ export interface OriginManifest {
   body: Buffer;
   /** Set for a 200 HLS/DASH manifest: render it with the viewer's grant. */
   template: ManifestTemplate | null;
+  /** With a template: the headers every viewer's rewritten answer starts from (see `rewrittenHeaders`). */
+  templateHeaders: Readonly<Record<string, string | string[]>> | null;
   /** May be handed to another viewer (coalesced or cached). */
   shareable: boolean;
   /** `performance.now()` past which the entry is stale. */
@@ -75,16 +77,15 @@ export class ManifestCache {
    * the client-facing origin and the path + query sent upstream. Rejects like `fetchBuffered`.
    */
   async get(key: string, upstream: ForwardRequest, ctx: UriContext): Promise<{ manifest: OriginManifest; result: CacheResult }> {
-    const request = manifestRequest(upstream);
     if (!this.opts.enabled || upstream.headers.authorization !== undefined) {
-      return { manifest: await this.fetch(request, ctx, false), result: 'bypass' };
+      return { manifest: await this.fetch(manifestRequest(upstream), ctx, false), result: 'bypass' };
     }
-    const now = performance.now();
     const cached = this.entries.get(key);
     if (cached !== undefined) {
-      if (cached.expiresAt > now) return { manifest: cached, result: 'hit' };
+      if (cached.expiresAt > performance.now()) return { manifest: cached, result: 'hit' };
       this.entries.delete(key);
     }
+    const request = manifestRequest(upstream);
     const pending = this.inflight.get(key);
     if (pending !== undefined) {
       const shared = await pending;
@@ -119,15 +120,29 @@ export class ManifestCache {
     }
     this.opts.onOriginResponse?.(fetched.status);
     const { shareable, ttlMs } = freshness(fetched.status, fetched.headers, blocking ? 0 : this.opts.defaultTtlMs);
+    const headers = downstreamHeaders(fetched.headers);
+    const template = fetched.status === 200 ? templateOf(fetched.headers, fetched.body, ctx, this.opts.maxManifestBytes) : null;
     return {
       status: fetched.status,
-      headers: downstreamHeaders(fetched.headers),
+      headers,
       body: fetched.body,
-      template: fetched.status === 200 ? templateOf(fetched.headers, fetched.body, ctx, this.opts.maxManifestBytes) : null,
+      template,
+      templateHeaders: template ? rewrittenHeaders(headers) : null,
       shareable,
       expiresAt: performance.now() + ttlMs,
     };
   }
+}
+
+/** Origin headers that describe the origin's bytes, not a per-viewer rewrite of them. */
+const REWRITE_DROPS = new Set(['content-encoding', 'content-length', 'etag', 'last-modified', 'content-md5', 'accept-ranges', 'age', 'expires', 'cache-control']);
+
+/** The origin's headers for a per-viewer body: no validators, no shared caching. */
+function rewrittenHeaders(origin: Record<string, string | string[]>): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const name in origin) if (!REWRITE_DROPS.has(name)) out[name] = origin[name]!;
+  out['cache-control'] = 'private, no-store';
+  return out;
 }
 
 function manifestRequest(upstream: ForwardRequest): ForwardRequest {

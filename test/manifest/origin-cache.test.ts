@@ -92,7 +92,9 @@ describe('shared origin manifests', () => {
     const started = Date.now();
     const list = [...grants];
     let refreshes = 0;
-    while (Date.now() - started < 1600) {
+    let batches = 0;
+    while (Date.now() - started < 1600 || batches < 4) {
+      batches++;
       const batch = await Promise.all(list.slice(0, 50).map((g) => get(`${gate.url}${path}?sg=${g}`)));
       for (const b of batch) assert.equal(b.status, 200);
       refreshes += batch.length;
@@ -108,7 +110,7 @@ describe('shared origin manifests', () => {
   test('cacheTtlMs 0: concurrent requests still share one fetch, sequential ones each fetch', async () => {
     const gate = await startGate({ cacheTtlMs: 0 });
     const { path, token } = stream('scoalesce');
-    origin.routes.set(path, { headers: HLS, body: PLAYLIST, delayMs: 80 });
+    origin.routes.set(path, { headers: HLS, body: PLAYLIST, delayMs: 300 });
     await Promise.all(Array.from({ length: 20 }, () => get(`${gate.url}${path}?token=${token}`)));
     assert.equal(seen(path), 1);
     for (let i = 0; i < 3; i++) assert.equal((await get(`${gate.url}${path}?token=${token}`)).status, 200);
@@ -145,7 +147,7 @@ describe('shared origin manifests', () => {
   test('a non-200 answer is shared with the requests waiting for it, and not kept', async () => {
     const gate = await startGate({ cacheTtlMs: 5000 });
     const { path, token } = stream('sgone');
-    origin.routes.set(path, { status: 404, headers: { 'content-type': 'text/plain' }, body: 'no such stream', delayMs: 60 });
+    origin.routes.set(path, { status: 404, headers: { 'content-type': 'text/plain' }, body: 'no such stream', delayMs: 300 });
     const answers = await Promise.all(Array.from({ length: 10 }, () => get(`${gate.url}${path}?token=${token}`)));
     for (const a of answers) assert.deepEqual([a.status, a.text], [404, 'no such stream']);
     assert.equal(seen(path), 1);
@@ -156,7 +158,7 @@ describe('shared origin manifests', () => {
   test('LL-HLS blocking reloads coalesce per exact query and are never answered from the default TTL', async () => {
     const gate = await startGate({ cacheTtlMs: 5000 });
     const { path, token } = stream('sll');
-    origin.routes.set(path, { headers: HLS, body: PLAYLIST, delayMs: 60 });
+    origin.routes.set(path, { headers: HLS, body: PLAYLIST, delayMs: 300 });
     const q = (msn: number) => `${gate.url}${path}?token=${token}&_HLS_msn=${msn}&_HLS_part=2`;
     await Promise.all([...Array.from({ length: 8 }, () => get(q(9))), ...Array.from({ length: 8 }, () => get(q(10)))]);
     const urls = origin.seen.filter((r) => r.url.startsWith(path)).map((r) => r.url);
