@@ -4,7 +4,7 @@
 // viewer, and a viewer's answer is the parsed template joined with its grant.
 // Memory is bounded: a manifest is buffered up to limits.maxManifestBytes; past it → 502.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Reason } from '../errors.js';
+import { ManifestTooLargeError, Reason } from '../errors.js';
 import type { ReasonCode } from '../errors.js';
 import { originFailure, type ForwardRequest } from '../proxy/forward.js';
 import { sendDeny } from '../proxy/respond.js';
@@ -42,8 +42,7 @@ export async function serveRewrittenManifest(cache: ManifestCache, upstream: For
     got = await cache.get(`${rw.clientOrigin} ${upstream.path}`, upstream, { param: rw.param, removeParams: CREDENTIAL_PARAMS, clientOrigin: rw.clientOrigin });
   } catch (err) {
     if (res.destroyed) return 499; // the client went away: nobody to answer
-    const e = err as Error & { code?: string };
-    const f: { status: 502 | 504; reason: ReasonCode } = e.code === 'SG_ERR_TOO_LARGE' ? { status: 502, reason: Reason.manifestTooLarge } : originFailure(e);
+    const f: { status: 502 | 504; reason: ReasonCode } = err instanceof ManifestTooLargeError ? { status: 502, reason: Reason.manifestTooLarge } : originFailure(err as Error);
     sendDeny(res, f.status, f.reason, rw.extraHeaders);
     return f.status;
   }

@@ -25,7 +25,7 @@ export interface ManifestCacheOptions {
   defaultTtlMs: number;
   /** Bound of the kept bodies and templates, bytes. */
   maxBytes: number;
-  /** A manifest larger than this is refused (the fetch rejects with code `SG_ERR_TOO_LARGE`). */
+  /** A manifest larger than this is refused (the fetch rejects with a ManifestTooLargeError). */
   maxManifestBytes: number;
   /** Called once per real origin response (not for hits or coalesced requests), for metrics. */
   onOriginResponse?: (status: number) => void;
