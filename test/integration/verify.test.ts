@@ -157,20 +157,20 @@ http {
     location / {
       auth_request /_verify;
       auth_request_set $sg_cookie $upstream_http_set_cookie;
-      auth_request_set $sg_reason $upstream_http_x_streamgate_reason;
       add_header Set-Cookie $sg_cookie;
-      error_page 401 = @sg_unauthorized;
-      error_page 403 = @sg_forbidden;
+      auth_request_set $sg_reason $upstream_http_x_streamgate_reason;
+      error_page 401 = @denied_401;
+      error_page 403 = @denied_403;
       proxy_pass ${origin.url};
     }
-    location @sg_unauthorized {
+    location @denied_401 {
       # auth_request copies the subrequest's WWW-Authenticate onto a 401 itself (also through
       # error_page); an add_header of it here would send it twice.
       add_header Cache-Control no-store always;
       default_type application/json;
       return 401 '{"error":"unauthorized","reason":"$sg_reason"}';
     }
-    location @sg_forbidden {
+    location @denied_403 {
       add_header Cache-Control no-store always;
       default_type application/json;
       return 403 '{"error":"forbidden","reason":"$sg_reason"}';
