@@ -82,6 +82,22 @@ export function parseSrtOrigin(value: string): { host: string; port: number } {
   return { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port) };
 }
 
+/**
+ * Whether a handshake from an allowed caller's address belongs to the allowed connection: a
+ * retransmitted conclusion of the same caller socket. libsrt shares one UDP port among many sockets
+ * and its listener takes a handshake from any new caller socket id as a new connection, so an
+ * induction, or a conclusion of another socket id, would open a second connection the gate never
+ * decided (SRT RFC draft §4.3, Handshake Messages; libsrt CUDTUnited::newConnection).
+ */
+function isOwnHandshake(packet: Buffer, callerSocketId: number): boolean {
+  try {
+    const hs = readHandshake(packet);
+    return hs.requestType !== RequestType.induction && hs.socketId === callerSocketId;
+  } catch {
+    return false;
+  }
+}
+
 export function createSrtGate(rt: Runtime): SrtGate {
   const cfg = rt.config.srt;
   if (!cfg.origin) throw new TypeError('createSrtGate: srt.origin is required');
@@ -214,6 +230,7 @@ export function createSrtGate(rt: Runtime): SrtGate {
     let s = sessions.get(key);
     if (s?.state === 'allowed') {
       s.lastSeen = Date.now();
+      if (isControl(packet) && controlType(packet) === ControlType.handshake && !isOwnHandshake(packet, s.callerSocketId)) return void m.dropped.inc();
       return toOrigin(s, packet);
     }
     // Before a decision only handshakes count; anything else (media, keep-alives) is dropped.
