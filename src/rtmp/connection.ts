@@ -98,9 +98,13 @@ export class RtmpConnection {
     return this.connect?.app ?? null;
   }
 
-  /** Ends the connection from outside (drain, expiry, revocation), telling the client why. */
-  end(code: string, description: string): void {
+  /**
+   * Ends the connection from outside (drain, expiry, revocation), telling the client why; `reason`
+   * is what the close log line and metric report (e.g. `token_expired`, `shutting_down`).
+   */
+  end(code: string, description: string, reason: string): void {
     if (this.closed) return;
+    this.summary = { ...this.summary, reason };
     this.sendStatus(0, 'error', code, description);
     this.finish();
   }
@@ -248,7 +252,7 @@ export class RtmpConnection {
     this.summary = { ...this.summary, outcome: 'allow', reason: 'ok' };
     if (this.commandTimer) clearTimeout(this.commandTimer);
     this.commandTimer = null;
-    this.unwatch.push(this.deps.authorizer.watch(ask, v, (cause) => this.end('NetConnection.Connect.Closed', `streamgate: ${endReason(cause)}`)));
+    this.unwatch.push(this.deps.authorizer.watch(ask, v, (cause) => this.end('NetConnection.Connect.Closed', `streamgate: ${endReason(cause)}`, endReason(cause))));
     return true;
   }
 
