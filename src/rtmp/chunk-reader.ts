@@ -70,6 +70,13 @@ interface ChunkStreamState {
   startOffset: number;
 }
 
+/**
+ * Smallest chunk size we accept. Below 4 bytes a Set Chunk Size or Abort Message spans several
+ * chunks, and nginx-rtmp reads those only from their first chunk's buffer (it ignores a split one):
+ * the origin would go on cutting chunks at the old size while this reader used the new one, and
+ * media bytes here could be a command there. Real encoders use 128 bytes or more.
+ */
+const MIN_CHUNK_SIZE = 4;
 /** Largest chunk size we accept (the field is 31 bits; real encoders use ≤ 64 KiB). */
 const MAX_CHUNK_SIZE = 0xffffff;
 /** Distinct chunk stream ids one connection may use (each costs a small state record). */
@@ -204,7 +211,7 @@ export class ChunkReader {
     if (s.typeId === MessageType.setChunkSize) {
       if (payload.length < 4) throw new RtmpProtocolError('short Set Chunk Size');
       const size = payload.readUInt32BE(0) & 0x7fffffff;
-      if (size < 1 || size > MAX_CHUNK_SIZE) throw new RtmpProtocolError(`chunk size ${size} out of range`);
+      if (size < MIN_CHUNK_SIZE || size > MAX_CHUNK_SIZE) throw new RtmpProtocolError(`chunk size ${size} out of range (${MIN_CHUNK_SIZE}..${MAX_CHUNK_SIZE})`);
       this.chunkSize = size;
     } else if (s.typeId === MessageType.abort) {
       if (payload.length < 4) throw new RtmpProtocolError('short Abort Message');
