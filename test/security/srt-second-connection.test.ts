@@ -3,6 +3,9 @@
 // socket id as a new connection request, whatever address it comes from. Once a caller is allowed,
 // the gate relays its datagrams unread, so a fresh induction + conclusion from the same address could
 // open another stream (or the other role) at the origin without a decision.
+// The same holds while a conclusion is being decided: retransmissions of it are held, and the one
+// forwarded after an allow must be the conclusion that was decided, never a later one that names
+// another stream (a decision that waits for the store leaves time to send one).
 // Defends against: publishing or playing a stream nobody authorized, riding on an authorized session.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -63,6 +66,9 @@ describe('SRT door: an allowed caller address cannot open a second, undecided co
     await sleep(100);
     send(conclusion('LiveApp/victim', { socketId: 0x9999 }));
     send(conclusion('#!::r=LiveApp/victim,m=request', { socketId: 0x9999 }));
+    // The allowed socket id itself, with another Stream ID or another initial sequence number.
+    send(conclusion('LiveApp/victim', { destinationSocketId: 0x5555 }));
+    send(conclusion(`LiveApp/victim,token=${hashToken('mine', 'publish', HASH_SECRET)}`, { initialSequence: 99 }));
     await sleep(150);
     assert.equal(streamIdsAtOrigin().filter((s) => s.includes('victim')).length, 0, 'an undecided conclusion reached the origin');
 
@@ -73,5 +79,33 @@ describe('SRT door: an allowed caller address cannot open a second, undecided co
     await sleep(100);
     assert.equal(origin.got.length, before + 2);
     await c.close();
+  });
+
+  test('a conclusion swapped in while the first is decided is not the one forwarded', async () => {
+    const redisGate = await startTestGate({
+      origin: { url: 'http://127.0.0.1:9' },
+      store: { type: 'redis', redis: { url: 'redis://127.0.0.1:6379', keyPrefix: `sg-test-srt-swap-${process.pid}-${Date.now()}:` } },
+      srt: { enabled: true, listen: { host: '127.0.0.1', port: 0 }, origin: `127.0.0.1:${origin.port}` },
+      shutdown: { drainTimeoutMs: 200 },
+      apps: { LiveApp: { publish: { oneTimeToken: true } } },
+    });
+    try {
+      await redisGate.runtime.store.saveToken('LiveApp', { tokenId: 'srt-swap-token-1', streamId: 'mine2', type: 'publish', expireDate: Math.floor(Date.now() / 1000) + 60 });
+      const gatePort = Number(redisGate.srtGate!.address().split(':').pop());
+      const c = await udpPeer();
+      const send = (b: Buffer) => c.sock.send(b, gatePort, '127.0.0.1');
+      send(writeHandshake(handshake({ socketId: 0x7777 })));
+      await sleep(100);
+      // Back to back: the second arrives while the one-time token is checked in Redis.
+      send(conclusion('LiveApp/mine2,token=srt-swap-token-1', { socketId: 0x7777 }));
+      send(conclusion('LiveApp/victim2', { socketId: 0x7777 }));
+      await sleep(300);
+      const ids = streamIdsAtOrigin();
+      assert.ok(ids.includes('LiveApp/mine2,token=srt-swap-token-1'), `the decided conclusion was forwarded: ${JSON.stringify(ids)}`);
+      assert.equal(ids.filter((s) => s.includes('victim2')).length, 0, 'a conclusion that was never decided reached the origin');
+      await c.close();
+    } finally {
+      await redisGate.close();
+    }
   });
 });
