@@ -46,9 +46,14 @@ interface Session {
   createdAt: number;
   lastSeen: number;
   callerSocketId: number;
+  /**
+   * What identifies the decided conclusion besides the socket id: its initial sequence number (libsrt
+   * keys a caller connection by address, socket id and ISN) and its Stream ID.
+   */
+  decided: { initialSequence: number; streamId: string | undefined } | null;
   /** The origin listener's socket id, learned from its handshake answers. */
   originSocketId: number;
-  /** The latest conclusion received while deciding (relayed when allowed). */
+  /** The conclusion being decided (relayed when allowed); later ones are never relayed in its place. */
   pendingConclusion: Buffer | null;
   rejectPacket: Buffer | null;
   ask: StreamAsk | null;
@@ -80,6 +85,37 @@ const REFUSED_MEMORY_MS = 5000;
 export function parseSrtOrigin(value: string): { host: string; port: number } {
   const url = new URL(value.includes('://') ? value : `srt://${value}`);
   return { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port) };
+}
+
+function safeStreamIdOf(hs: Handshake): string | undefined {
+  try {
+    return streamIdOf(hs);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether a handshake from an allowed caller's address belongs to the allowed connection: a
+ * retransmission of the decided conclusion (same caller socket id, initial sequence number and
+ * Stream ID). libsrt shares one UDP port among many sockets and its listener takes a handshake with
+ * a new socket id or ISN as a new connection, so an induction, or any other conclusion, would open
+ * a second connection the gate never decided (SRT RFC draft §4.3, Handshake Messages; libsrt
+ * CUDTUnited::newConnection).
+ */
+function isOwnHandshake(packet: Buffer, s: Pick<Session, 'callerSocketId' | 'decided'>): boolean {
+  try {
+    const hs = readHandshake(packet);
+    return (
+      hs.requestType !== RequestType.induction &&
+      hs.socketId === s.callerSocketId &&
+      s.decided !== null &&
+      hs.initialSequence === s.decided.initialSequence &&
+      safeStreamIdOf(hs) === s.decided.streamId
+    );
+  } catch {
+    return false;
+  }
 }
 
 export function createSrtGate(rt: Runtime): SrtGate {
@@ -127,6 +163,7 @@ export function createSrtGate(rt: Runtime): SrtGate {
       createdAt: Date.now(),
       lastSeen: Date.now(),
       callerSocketId: hs.socketId,
+      decided: null,
       originSocketId: 0,
       pendingConclusion: null,
       rejectPacket: null,
@@ -214,6 +251,7 @@ export function createSrtGate(rt: Runtime): SrtGate {
     let s = sessions.get(key);
     if (s?.state === 'allowed') {
       s.lastSeen = Date.now();
+      if (isControl(packet) && controlType(packet) === ControlType.handshake && !isOwnHandshake(packet, s)) return void m.dropped.inc();
       return toOrigin(s, packet);
     }
     // Before a decision only handshakes count; anything else (media, keep-alives) is dropped.
@@ -236,12 +274,14 @@ export function createSrtGate(rt: Runtime): SrtGate {
         if (hs.requestType === RequestType.conclusion && s.rejectPacket) toCaller(s, s.rejectPacket);
         return;
       case 'deciding':
-        if (hs.requestType === RequestType.conclusion) s.pendingConclusion = packet;
-        return;
+        // Retransmissions wait for the decision; the origin's answer to the decided conclusion
+        // answers them too. A different conclusion here must not take the decided one's place.
+        return void m.dropped.inc();
       case 'handshake':
         if (hs.requestType === RequestType.induction) return toOrigin(s, packet);
         if (hs.requestType !== RequestType.conclusion) return void m.dropped.inc();
         s.callerSocketId = hs.socketId;
+        s.decided = { initialSequence: hs.initialSequence, streamId: safeStreamIdOf(hs) };
         s.state = 'deciding';
         s.pendingConclusion = packet;
         void decideConclusion(s, hs);
