@@ -132,7 +132,9 @@ export function readCommand(msg: RtmpMessage): RtmpCommand {
   if (name === 'play2' && isObject(raw)) raw = raw.streamName;
   if (typeof raw !== 'string') return { kind: 'stream', name, transactionId: txn, messageStreamId: msg.streamId, role, streamId: null, rawName: '', query: '' };
   const [path, query] = splitQuery(raw);
-  const id = path.replace(CONTAINER_PREFIX, '');
+  // A container prefix selects a recorded file to play (`mp4:m1` plays m1.mp4); a publish keeps the
+  // name as sent (nginx-rtmp publishes `mp4:m1` as that name), which is no stream id and is refused.
+  const id = role === 'play' ? path.replace(CONTAINER_PREFIX, '') : path;
   const streamId = isStreamId(id) && id !== '.' && id !== '..' && id.length <= 256 ? id : null;
   return { kind: 'stream', name, transactionId: txn, messageStreamId: msg.streamId, role, streamId, rawName: raw, query };
 }
