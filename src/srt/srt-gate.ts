@@ -80,6 +80,12 @@ export function rejectCode(status: number): number {
 }
 
 const REFUSED_MEMORY_MS = 5000;
+/**
+ * Callers of one source address that may be in their handshake at once. An induction costs a UDP
+ * socket until the decision; this keeps one address from taking every session. (Spoofed sources are
+ * a network-level problem, as for any UDP listener: anti-spoofing at the edge, and `maxSessions`.)
+ */
+const MAX_HANDSHAKES_PER_ADDRESS = 8;
 
 /** `srt://host:port` or `host:port` → host and port. */
 export function parseSrtOrigin(value: string): { host: string; port: number } {
@@ -140,8 +146,21 @@ export function createSrtGate(rt: Runtime): SrtGate {
     socket.send(packet, s.port, s.address);
   };
 
+  /** Sessions still in their handshake, per source address: one address cannot fill the table. */
+  const handshaking = new Map<string, number>();
+  const settled = new WeakSet<Session>();
+  /** The session left its handshake (decided or closed): it no longer counts against its address. */
+  const settle = (s: Session) => {
+    if (settled.has(s)) return;
+    settled.add(s);
+    const n = (handshaking.get(s.address) ?? 1) - 1;
+    if (n > 0) handshaking.set(s.address, n);
+    else handshaking.delete(s.address);
+  };
+
   const close = (s: Session, outcome: 'allow' | 'deny' | 'error', reason: string) => {
     if (sessions.get(s.key) !== s) return;
+    settle(s);
     sessions.delete(s.key);
     s.unwatch();
     s.upstream.close();
@@ -152,6 +171,7 @@ export function createSrtGate(rt: Runtime): SrtGate {
 
   const open = (address: string, port: number, hs: Handshake): Session | null => {
     if (!accepting || sessions.size >= cfg.maxSessions) return null;
+    if ((handshaking.get(address) ?? 0) >= MAX_HANDSHAKES_PER_ADDRESS) return null;
     const upstream = dgram.createSocket(family);
     const s: Session = {
       key: `${address}|${port}`,
@@ -192,6 +212,7 @@ export function createSrtGate(rt: Runtime): SrtGate {
       for (const p of waiting) upstream.send(p);
     });
     sessions.set(s.key, s);
+    handshaking.set(address, (handshaking.get(address) ?? 0) + 1);
     m.sessions.inc();
     return s;
   };
@@ -225,6 +246,7 @@ export function createSrtGate(rt: Runtime): SrtGate {
       if (v.allow) {
         s.state = 'allowed';
         s.reason = 'ok';
+        settle(s);
         const conclusion = s.pendingConclusion;
         s.pendingConclusion = null;
         if (conclusion) toOrigin(s, conclusion);
@@ -240,6 +262,7 @@ export function createSrtGate(rt: Runtime): SrtGate {
     }
     s.state = 'refused';
     s.reason = reason;
+    settle(s);
     s.pendingConclusion = null;
     s.rejectPacket = rejection(hs, code, s.originSocketId);
     toCaller(s, s.rejectPacket);
