@@ -10,13 +10,13 @@ import { MemoryStore } from '../../src/store/memory-store.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { hashToken } from '../../src/checks/hash-token.js';
-import { HASH_SECRET } from '../helpers/gate.js';
+import { HASH_SECRET, SESSION_SECRET } from '../helpers/gate.js';
 
 const hash = { enabled: true, secret: HASH_SECRET };
 const store = new MemoryStore();
 after(() => store.close());
 const rt = createRuntime(
-  parseConfig(JSON.stringify({ session: { secrets: ['authorize-test-session-secret-0123456789'] }, apps: { LiveApp: { play: { hash }, publish: { hash } } } }), {}),
+  parseConfig(JSON.stringify({ session: { secrets: [SESSION_SECRET] }, apps: { LiveApp: { play: { hash }, publish: { hash } } } }), {}),
   { store, log: createLogger('silent'), metrics: createMetrics(false) },
 );
 const app = rt.apps.get('LiveApp')!;
