@@ -198,6 +198,17 @@ export const configSchema = z.strictObject({
       maxManifestBytes: positiveInt.default(1024 * 1024),
     })
     .prefault({}),
+  /** Origin manifests shared by all viewers: one fetch per manifest per TTL, rewritten per viewer from a template. */
+  manifest: z
+    .strictObject({
+      /** false: every manifest request fetches from the origin itself (no coalescing, no cache). */
+      cache: z.boolean().default(true),
+      /** Freshness of a manifest whose origin sends no max-age / s-maxage (live playlists), ms. 0: coalescing only. */
+      cacheTtlMs: z.number().int().min(0).max(60_000).default(500),
+      /** Memory bound of the shared manifest cache (origin bodies and templates); least recently used go first. */
+      cacheMaxBytes: positiveInt.default(64 * 1024 * 1024),
+    })
+    .prefault({}),
   session: z
     .strictObject({
       /** false: no grants, no rewriting; every request must carry its own credential (Ant Media's behaviour). */
