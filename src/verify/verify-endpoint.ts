@@ -5,7 +5,7 @@
 // cannot be authorized at all. Never 400/404/405 to mean deny: nginx turns those into 500 (the
 // mapping is `statusAt('verify', …)` in decision/reasons.ts). 503 (store down) is "cannot decide":
 // nginx answers 500, i.e. fails closed; 500 is the gate's own failure.
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Reason, type ReasonCode } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import { canonicalizeUrl } from '../request/canonical-path.js';
