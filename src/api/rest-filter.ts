@@ -13,6 +13,7 @@
 import type { IncomingMessage } from 'node:http';
 import { errors } from 'jose';
 import type { Runtime } from '../runtime.js';
+import { Reason } from '../errors.js';
 import type { Store } from '../store/store.js';
 import type { AppRuntime } from '../decision/policy.js';
 import { effectiveAlgorithms } from '../config/validate.js';
@@ -20,13 +21,14 @@ import { createKeyResolver, verifyJwt as verifyWithKeys, type KeyResolver } from
 import { compileCidrs, type IpMatcher } from '../request/client-ip.js';
 import { clientIpOf } from '../request/context.js';
 
+/** The REST filter's reasons (declared with their statuses in decision/reasons.ts). */
 export const RestReason = {
-  jwtMissing: 'rest_jwt_missing',
-  jwtInvalid: 'rest_jwt_invalid',
-  jwtExpired: 'rest_jwt_expired',
-  ipNotAllowed: 'ip_not_allowed',
+  jwtMissing: Reason.restJwtMissing,
+  jwtInvalid: Reason.restJwtInvalid,
+  jwtExpired: Reason.restJwtExpired,
+  ipNotAllowed: Reason.ipNotAllowed,
   /** A browser request (Origin header) authorized by address only. */
-  browserNeedsJwt: 'rest_origin_requires_jwt',
+  browserNeedsJwt: Reason.restOriginRequiresJwt,
 } as const;
 export type RestReasonCode = (typeof RestReason)[keyof typeof RestReason];
 

@@ -11,7 +11,7 @@
 //   a partial message = 208 KiB + 2F. Client → origin (F ≤ ws.maxFrameBytes = 64 KiB): 336 KiB, plus
 //   up to 4 × maxFrameBytes (256 KiB) of frames queued behind a pending decision. Origin → client:
 //   F is the origin's message size (capped at ORIGIN_MAX_FRAME), ≈ 240 KiB for Ant Media's ≤ 16 KiB
-//   messages. Measured with 16 KiB frames: 166–176 KiB (test/integration/ws-backpressure.test.ts).
+//   messages. Measured with 16 KiB frames: 166–176 KiB (test/ws/backpressure.test.ts).
 //   Everything beyond waits in kernel buffers and in the peer that is not being read.
 import { ServerResponse, STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';

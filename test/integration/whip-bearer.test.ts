@@ -1,6 +1,6 @@
 // WHIP publishers authenticate with `Authorization: Bearer <token>` (RFC 9725 §4.5, HTTP bearer
 // token authentication; Ant Media's WhipEndpoint reads its publish token there, OBS sends its
-// "Bearer Token" field there). The full POST → PATCH → DELETE sequence is in whip.test.ts.
+// "Bearer Token" field there). The full POST → PATCH → DELETE sequence is in test/proxy/whip.test.ts.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
