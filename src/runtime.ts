@@ -12,6 +12,7 @@ import { PlaybackSessions } from './session/playback-sessions.js';
 import { recordConnectionEvent } from './api/connection-events.js';
 import type { StreamRegistry } from './checks/registered-stream.js';
 import { createRegistries } from './checks/origin-registry.js';
+import { createDependencyHealth, urlForLogs, type DependencyHealth } from './observability/dependency-health.js';
 
 export interface Runtime {
   config: Config;
@@ -21,6 +22,8 @@ export interface Runtime {
   pool: Pool | null;
   log: Logger;
   metrics: Metrics;
+  /** Store, origin and JWKS up/down: one log line per transition, and the *_up gauges. */
+  health: DependencyHealth;
   isTrustedProxy: (ip: string) => boolean;
   isPanelClient: (ip: string) => boolean;
   sessions: PlaybackSessions;
@@ -29,22 +32,33 @@ export interface Runtime {
 }
 
 export function createRuntime(config: Config, deps: { store: Store; log: Logger; metrics: Metrics }): Runtime {
+  const health = createDependencyHealth(deps.log, deps.metrics);
+  if (deps.store.watchAvailability) deps.store.watchAvailability(health.listener('store', deps.store.target ?? deps.store.kind));
+  else health.report('store', deps.store.target ?? deps.store.kind, true);
   const store = instrumentStore(deps.store, deps.metrics);
   // Every new playback session is a `connected` event for the management API's statistics.
   const sessions = new PlaybackSessions(config.session, store, (app, grant, protocol) => {
     void recordConnectionEvent({ store, log: deps.log }, app, { streamId: grant.streamId, subscriberId: grant.subscriberId, type: grant.role, eventType: 'connected', eventProtocol: protocol });
   });
   const pool = config.origin.url ? createOriginPool({ ...config.origin, url: config.origin.url }) : null;
+  if (pool && config.origin.url) {
+    // undici reports every new origin connection and every failed attempt (refused, DNS, connect
+    // timeout): enough to log an unreachable origin once and its recovery once.
+    const origin = health.listener('origin', urlForLogs(config.origin.url));
+    pool.on('connect', () => origin(true));
+    pool.on('connectionError', (_o, _t, err) => origin(false, err.message || (err as { code?: string }).code));
+  }
   if (sessions.ephemeralKey) deps.log.warn('session.secrets is empty: playback grants are signed with a random key and verify on this replica only');
   return {
     sessions,
     config,
-    apps: compileApps(config, store),
+    apps: compileApps(config, store, (url) => health.listener('jwks', urlForLogs(url))),
     store,
     pool,
     registries: createRegistries(config, pool),
     log: deps.log,
     metrics: deps.metrics,
+    health,
     isTrustedProxy: compileCidrs(config.trustedProxies),
     isPanelClient: compileCidrs(config.panel.allowedCIDRs),
   };

@@ -16,6 +16,7 @@ import type { Runtime } from '../runtime.js';
 import type { AppRuntime } from '../decision/policy.js';
 import { effectiveAlgorithms } from '../config/validate.js';
 import { createKeyResolver, type KeyResolver } from '../jwt/key-resolver.js';
+import { urlForLogs } from '../observability/dependency-health.js';
 import { compileCidrs, type IpMatcher } from '../request/client-ip.js';
 import { clientIpOf } from '../request/context.js';
 
@@ -51,7 +52,7 @@ function compiledFor(rt: Runtime, app: AppRuntime): CompiledFilter {
       jwt: configured
         ? {
             // The schema gives rest.jwt the same secret/jwks* keys KeyResolverOptions reads.
-            resolver: createKeyResolver(j, rt.store),
+            resolver: createKeyResolver(j, rt.store, j.jwksUrl ? rt.health.listener('jwks', urlForLogs(j.jwksUrl)) : undefined),
             algorithms: effectiveAlgorithms(j),
           }
         : null,

@@ -104,7 +104,7 @@ async function gated(
   credentials.grant = rt.sessions.presentedGrant(credentials, kind, req.headers.cookie);
   const ctx = buildContext({ app: app.name, streamIds, role, kind, clientIp: clientIpOf(rt, req), credentials, method: req.method ?? 'GET' });
   const decision = await decide(ctx, app[role], { store: rt.store, sessions: rt.sessions, registry: rt.registries.get(app.name) });
-  recordDecision(rt, 'proxy', ctx, decision, startedAt);
+  recordDecision(rt, 'proxy', ctx, decision, startedAt, res);
   if (!decision.allow) return sendDeny(res, decision.status, decision.reason);
   return allowed(rt, app, req, res, canonical, ctx, decision);
 }

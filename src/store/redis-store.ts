@@ -59,6 +59,8 @@ export class RedisStore implements Store {
   private closed = false;
   private lastError: unknown;
   private readonly firstReady: Promise<void>;
+  private readonly availability: ((up: boolean, detail?: string) => void)[] = [];
+  readonly target: string;
 
   constructor(cfg: RedisStoreConfig) {
     this.p = cfg.keyPrefix;
@@ -91,8 +93,17 @@ export class RedisStore implements Store {
     }
     for (const [name, def] of Object.entries(SCRIPTS)) client.defineCommand(name, def);
     // Without a listener ioredis prints every connection error; the error reaches callers instead.
-    client.on('error', (err: unknown) => (this.lastError = err));
-    client.on('ready', () => (this.everReady = true));
+    client.on('error', (err: unknown) => {
+      this.lastError = err;
+      // A failed (re)connect attempt; errors while connected are answered to the caller instead.
+      if (client.status !== 'ready') this.emitAvailability(false);
+    });
+    client.on('ready', () => {
+      this.everReady = true;
+      this.emitAvailability(true);
+    });
+    client.on('close', () => this.emitAvailability(false));
+    this.target = redisTarget(cfg);
     this.firstReady = new Promise((resolve) => client.once('ready', () => resolve()));
     this.client = client as Client;
   }
@@ -333,7 +344,19 @@ export class RedisStore implements Store {
     }
   }
 
+  watchAvailability(listener: (up: boolean, detail?: string) => void): void {
+    this.availability.push(listener);
+    if (this.client.status === 'ready') listener(true);
+  }
+
   // --- internals ------------------------------------------------------------------------
+
+  private emitAvailability(up: boolean): void {
+    if (this.closed) return; // our own close() is not an outage
+    const err = this.lastError as { code?: unknown } | undefined;
+    const detail = up ? undefined : (err && (describe(err) || String(err.code ?? ''))) || 'connection closed';
+    for (const l of this.availability) l(up, detail);
+  }
 
   /**
    * Runs one store operation of at most `rounds` sequential round trips under a deadline, and
@@ -370,6 +393,19 @@ export class RedisStore implements Store {
 
 function mergeSubscriber(base: string, block: string): Subscriber {
   return { ...(JSON.parse(base) as Subscriber), ...(block ? (JSON.parse(block) as Partial<Subscriber>) : {}) };
+}
+
+/** The configured Redis without credentials: standalone URL, sentinel group or cluster seeds. */
+function redisTarget(cfg: RedisStoreConfig): string {
+  const nodes = (list: { host: string; port: number }[]) => list.map((n) => `${n.host}:${n.port}`).join(',');
+  if (cfg.cluster) return `redis-cluster://${nodes(cfg.cluster)}`;
+  if (cfg.sentinels) return `redis-sentinel://${nodes(cfg.sentinels)}/${cfg.sentinelName ?? 'mymaster'}`;
+  try {
+    const u = new URL(cfg.url ?? 'redis://127.0.0.1:6379');
+    return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`;
+  } catch {
+    return 'redis';
+  }
 }
 
 function describe(err: unknown): string {

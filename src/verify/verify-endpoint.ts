@@ -106,7 +106,7 @@ export async function handleVerify(rt: Runtime, req: IncomingMessage, res: Serve
   credentials.grant = rt.sessions.presentedGrant(credentials, kind, req.headers.cookie);
   const ctx = buildContext({ app: app.name, streamIds, role, kind, clientIp: clientIpOf(rt, req), credentials, method });
   const decision = await decide(ctx, app[role], { store: rt.store, sessions: rt.sessions, registry: rt.registries.get(app.name) });
-  recordDecision(rt, 'verify', ctx, decision, startedAt);
+  recordDecision(rt, 'verify', ctx, decision, startedAt, res);
   if (!decision.allow) return deny(decision.status, decision.reason);
   const headers: Record<string, string> = {};
   // Nothing can be rewritten here (nginx serves the body): the grant travels as a cookie
