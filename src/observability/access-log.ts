@@ -34,7 +34,7 @@ export function traceIdOf(header: string | string[] | undefined): string | undef
   return m[2];
 }
 
-function doorOf(url: string | undefined): HttpDoor {
+function doorOf(url: string | undefined): 'proxy' | 'verify' {
   return url !== undefined && (url === '/verify' || url.startsWith('/verify?')) ? 'verify' : 'proxy';
 }
 
@@ -54,9 +54,17 @@ function makeRecorder(rt: Runtime) {
   const { enabled, sampleRate } = rt.config.log.access;
   const m = rt.metrics;
   for (const door of ['proxy', 'verify', 'websocket'] as const) m.httpInFlight.labels(door).set(0);
+  // Label children resolved once per door/status instead of hashing label values per request.
+  const counters = new Map<string, { inc(): void }>();
+  const histograms = new Map<HttpDoor, { observe(v: number): void }>();
   return (req: IncomingMessage, e: Entry): void => {
-    m.httpRequests.labels(e.door, String(e.status)).inc();
-    m.httpSeconds.labels(e.door).observe(e.seconds);
+    const key = `${e.door} ${e.status}`;
+    let counter = counters.get(key);
+    if (!counter) counters.set(key, (counter = m.httpRequests.labels(e.door, String(e.status))));
+    counter.inc();
+    let histogram = histograms.get(e.door);
+    if (!histogram) histograms.set(e.door, (histogram = m.httpSeconds.labels(e.door)));
+    histogram.observe(e.seconds);
     if (!enabled || (e.status < 400 && sampleRate < 1 && Math.random() >= sampleRate) || !rt.log.isLevelEnabled('info')) return;
     const canonical = canonicalizeUrl(e.url, rt.config.limits.maxUriBytes);
     const line: Record<string, unknown> = {
@@ -88,7 +96,7 @@ function makeRecorder(rt: Runtime) {
  */
 export function withAccessLog(rt: Runtime, handler: (req: IncomingMessage, res: ServerResponse) => void): (req: IncomingMessage, res: ServerResponse) => void {
   const record = makeRecorder(rt);
-  const inFlight = rt.metrics.httpInFlight;
+  const inFlight = { proxy: rt.metrics.httpInFlight.labels('proxy'), verify: rt.metrics.httpInFlight.labels('verify') };
   return (req, res) => {
     const startedAt = performance.now();
     const door = doorOf(req.url);
@@ -98,12 +106,12 @@ export function withAccessLog(rt: Runtime, handler: (req: IncomingMessage, res: 
     const note = openNote(res);
     const socket = req.socket;
     const bytesBefore = socket.bytesWritten;
-    inFlight.labels(door).inc();
+    inFlight[door].inc();
     let done = false;
     const finish = () => {
       if (done) return;
       done = true;
-      inFlight.labels(door).dec();
+      inFlight[door].dec();
       const completed = res.writableFinished;
       record(req, {
         door,
