@@ -12,6 +12,8 @@ import { PlaybackSessions } from './session/playback-sessions.js';
 import { recordConnectionEvent } from './api/connection-events.js';
 import type { StreamRegistry } from './checks/registered-stream.js';
 import { createRegistries } from './checks/origin-registry.js';
+import { compileCors, type CompiledCors } from './proxy/cors.js';
+import { compileRestFilter, type CompiledRestFilter } from './api/rest-filter.js';
 import { createDependencyHealth, urlForLogs, type DependencyHealth } from './observability/dependency-health.js';
 
 export interface Runtime {
@@ -29,6 +31,9 @@ export interface Runtime {
   sessions: PlaybackSessions;
   /** Per app, when `publish.registry: origin`: where "registered stream" is asked (else the store). */
   registries: Map<string, StreamRegistry>;
+  /** Per app, compiled at start: CORS policy and REST filter (JWT key resolver, CIDRs). */
+  cors: Map<string, CompiledCors>;
+  restFilters: Map<string, CompiledRestFilter>;
 }
 
 export function createRuntime(config: Config, deps: { store: Store; log: Logger; metrics: Metrics }): Runtime {
@@ -49,10 +54,14 @@ export function createRuntime(config: Config, deps: { store: Store; log: Logger;
     pool.on('connectionError', (_o, _t, err) => origin(false, err.message || (err as { code?: string }).code));
   }
   if (sessions.ephemeralKey) deps.log.warn('session.secrets is empty: playback grants are signed with a random key and verify on this replica only');
+  const jwks = (url: string) => health.listener('jwks', urlForLogs(url));
+  const apps = compileApps(config, store, jwks);
   return {
     sessions,
     config,
-    apps: compileApps(config, store, (url) => health.listener('jwks', urlForLogs(url))),
+    apps,
+    cors: new Map([...apps.values()].map((a) => [a.name, compileCors(a.config.cors)])),
+    restFilters: new Map([...apps.values()].map((a) => [a.name, compileRestFilter(a.config.rest, store, jwks)])),
     store,
     pool,
     registries: createRegistries(config, pool),

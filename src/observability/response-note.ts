@@ -3,6 +3,7 @@
 // doors' shared helpers (recordDecision, sendJson) fill it in. Responses without a note (admin
 // listener, tests calling a door directly) are skipped at the cost of one WeakMap lookup.
 import type { ServerResponse } from 'node:http';
+import type { Decision } from '../decision/types.js';
 
 export interface ResponseNote {
   /** Stable Reason code of the decision or refusal ('ok' for an allow). */
@@ -27,4 +28,9 @@ export function noteResponse(res: ServerResponse | undefined, fields: ResponseNo
   if (!res) return;
   const note = notes.get(res);
   if (note) Object.assign(note, fields);
+}
+
+/** Notes an authorization outcome: reason (`ok` for an allow), credential kind, app and stream. */
+export function noteDecision(res: ServerResponse, decision: Decision, target: { app: string; streamId: string }): void {
+  noteResponse(res, decision.allow ? { reason: 'ok', via: decision.via, app: target.app, stream: decision.streamId ?? target.streamId } : { reason: decision.reason, via: 'none', app: target.app, stream: target.streamId });
 }

@@ -1,13 +1,14 @@
 // The public listener's per-request record: one JSON access log line (method, canonical path
 // without its query, status, bytes, duration, door, decision reason, request id, trace id) and the
 // RED metrics per door (streamgate_http_requests_total, _request_duration_seconds, _in_flight).
-// Wraps the doors from outside; the doors only fill in the response note (response-note.ts).
+// Wraps the public router from outside; the doors only fill in the response note
+// (observability/response-note.ts).
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Runtime } from '../runtime.js';
-import type { HttpDoor } from './metrics.js';
-import { openNote, type ResponseNote } from './response-note.js';
+import type { HttpDoor } from '../observability/metrics.js';
+import { openNote, type ResponseNote } from '../observability/response-note.js';
 import { canonicalizeUrl } from '../request/canonical-path.js';
 import { clientIpOf, peerAddress } from '../request/context.js';
 
@@ -79,7 +80,7 @@ function makeRecorder(rt: Runtime) {
       via: e.note.via,
       app: e.note.app,
       stream: e.note.stream,
-      ip: clientIpOf(rt, req),
+      ip: clientIpOf(rt.isTrustedProxy, req),
       requestId: e.requestId,
       traceId: traceIdOf(req.headers.traceparent),
     };
