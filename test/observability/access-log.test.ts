@@ -157,6 +157,11 @@ describe('access log and request metrics', () => {
       await until(() => ws().length === 2, 2000);
       const [ok, refused] = ws();
       assert.deepEqual([ok!.door, ok!.status, ok!.path, ok!.traceId], ['websocket', 101, '/LiveApp/websocket', TRACE_ID]);
+      // The origin's handshake got the same request id and the trace context.
+      const shake = wsOrigin.handshakes.find((h) => h.url.startsWith('/LiveApp/websocket'))!;
+      assert.equal(shake.headers['x-request-id'], ok!.requestId);
+      assert.match(String(ok!.requestId), UUID);
+      assert.equal(shake.headers.traceparent, TRACEPARENT);
       assert.deepEqual([refused!.door, refused!.status, refused!.reason], ['websocket', 404, 'app_not_found']);
       assert.ok(!logs.text().includes('secret-ws-token'));
       const text = await (await fetch(`${gate.adminUrl}/metrics`)).text();
