@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -31,6 +31,9 @@ describe('npm package', () => {
       assert.ok(files.includes(f), `${f} missing from the package`);
     }
     assert.ok(files.some((f) => f.startsWith('src/demo/media/')), '`streamgate demo` needs its sample media');
+    // prepack builds from a clean dist/: every compiled file has its source (no leftovers of renamed modules).
+    const orphans = files.filter((f) => f.startsWith('dist/') && f.endsWith('.js') && !existsSync(f.replace(/^dist\//, 'src/').replace(/\.js$/, '.ts')));
+    assert.deepEqual(orphans, []);
     const stray = files.filter((f) => f.startsWith('test/') || f.startsWith('bench/') || f.startsWith('deploy/') || f.endsWith('.map') || (f.startsWith('src/') && f.endsWith('.ts')));
     assert.deepEqual(stray, []);
   });
