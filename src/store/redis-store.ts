@@ -39,6 +39,8 @@ const EPOCH_TTL_MS = 30 * 24 * 3600 * 1000;
 /** Reconnect backoff: fast first retries, then at most one attempt per second. */
 const retryDelay = (times: number): number => Math.min(50 * 2 ** Math.min(times, 5), 1000);
 const ZREM_CHUNK = 500;
+/** Failed operations in a row on a connection that looks ready before the store counts as down. */
+const HUNG_AFTER_FAILURES = 3;
 
 const hex = (s: string): string => Buffer.from(s, 'utf8').toString('hex');
 /** encodeURIComponent never emits `{`, `}`, `:` or `/`; '%%' marks the (lone-surrogate) fallback. */
@@ -60,6 +62,8 @@ export class RedisStore implements Store {
   private lastError: unknown;
   private readonly firstReady: Promise<void>;
   private readonly availability: ((up: boolean, detail?: string) => void)[] = [];
+  /** Operations that failed since the last success (see run()). */
+  private failuresInARow = 0;
   readonly target: string;
 
   constructor(cfg: RedisStoreConfig) {
@@ -351,10 +355,10 @@ export class RedisStore implements Store {
 
   // --- internals ------------------------------------------------------------------------
 
-  private emitAvailability(up: boolean): void {
+  private emitAvailability(up: boolean, why?: string): void {
     if (this.closed) return; // our own close() is not an outage
     const err = this.lastError as { code?: unknown } | undefined;
-    const detail = up ? undefined : (err && (describe(err) || String(err.code ?? ''))) || 'connection closed';
+    const detail = up ? undefined : why || (err && (describe(err) || String(err.code ?? ''))) || 'connection closed';
     for (const l of this.availability) l(up, detail);
   }
 
@@ -371,10 +375,16 @@ export class RedisStore implements Store {
       timer = setTimeout(() => reject(new StoreUnavailableError(`Redis did not answer ${what} within ${budget} ms`)), budget);
     });
     try {
-      return await Promise.race([this.whenReady().then(() => op(this.client)), deadline]);
+      const out = await Promise.race([this.whenReady().then(() => op(this.client)), deadline]);
+      if (this.failuresInARow >= HUNG_AFTER_FAILURES) this.emitAvailability(true);
+      this.failuresInARow = 0;
+      return out;
     } catch (err) {
-      if (err instanceof StoreUnavailableError) throw err;
-      throw new StoreUnavailableError(`Redis ${what} failed: ${describe(err)}`, { cause: err });
+      const failure = err instanceof StoreUnavailableError ? err : new StoreUnavailableError(`Redis ${what} failed: ${describe(err)}`, { cause: err });
+      // A connected Redis that stops answering (hung, overloaded) closes no socket: count it as down
+      // after a few failures in a row, and up again at the next success.
+      if (++this.failuresInARow === HUNG_AFTER_FAILURES && this.client.status === 'ready') this.emitAvailability(false, failure.message);
+      throw failure;
     } finally {
       clearTimeout(timer);
     }

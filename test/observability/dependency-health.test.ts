@@ -62,6 +62,35 @@ describe('dependency health', () => {
     }
   });
 
+  test('Redis hung (SIGSTOP, socket still open): "store down" after a few timeouts in a row, "store recovered" at the next answer', async () => {
+    const redis = await startRedisServer();
+    const origin = await startTestOrigin();
+    const logs = captureLogs();
+    const gate = await startTestGate(
+      { origin: { url: origin.url }, store: { type: 'redis', redis: { url: redis.url, commandTimeoutMs: 200, keyPrefix: `sg-hung-${process.pid}` } }, apps: { LiveApp: { play: { oneTimeToken: true } } } },
+      { log: logs.log },
+    );
+    try {
+      assert.ok(await until(() => transitions(logs, 'store').includes('30:up'), 5000));
+      redis.pause();
+      // Two timeouts are not an outage yet; the third in a row is.
+      for (let i = 0; i < 2; i++) assert.equal(await get(`${gate.url}/LiveApp/streams/stream1.m3u8?token=t${i}`), 503);
+      assert.deepEqual(transitions(logs, 'store'), ['30:up']);
+      for (let i = 2; i < 6; i++) assert.equal(await get(`${gate.url}/LiveApp/streams/stream1.m3u8?token=t${i}`), 503);
+      assert.deepEqual(transitions(logs, 'store'), ['30:up', '50:down']);
+      assert.match(String(logs.lines().find((l) => l.state === 'down')!.detail), /timed out|did not answer/);
+      assert.equal(sample(await metrics(gate.adminUrl), 'streamgate_store_up'), 0);
+      redis.resume();
+      assert.ok(await until(async () => (await fetch(`${gate.adminUrl}/readyz`)).status === 200, 5000), 'not ready again');
+      assert.deepEqual(transitions(logs, 'store'), ['30:up', '50:down', '40:up']);
+      assert.equal(sample(await metrics(gate.adminUrl), 'streamgate_store_up'), 1);
+    } finally {
+      await gate.close();
+      await origin.close();
+      await redis.destroy();
+    }
+  });
+
   test('origin refusing connections: 502s, one "origin down" error line, then one "origin recovered" when it listens again', async () => {
     const port = await freePort();
     const logs = captureLogs();
