@@ -8,7 +8,8 @@ import { compileApps, type AppRuntime } from './decision/policy.js';
 import { compileCidrs } from './request/client-ip.js';
 import { createOriginPool } from './proxy/forward.js';
 import { instrumentStore } from './store/instrumented-store.js';
-import { PlaybackSessions } from './session/playback-sessions.js';
+import { PlaybackSessions, SESSION_GRACE_MS } from './session/playback-sessions.js';
+import { PlaybackEnds } from './session/playback-ends.js';
 import { recordConnectionEvent } from './api/connection-events.js';
 import type { StreamRegistry } from './checks/registered-stream.js';
 import { createRegistries } from './checks/origin-registry.js';
@@ -29,6 +30,8 @@ export interface Runtime {
   isTrustedProxy: (ip: string) => boolean;
   isPanelClient: (ip: string) => boolean;
   sessions: PlaybackSessions;
+  /** Writes `disconnected` events for HTTP playback sessions whose refreshes stopped. */
+  playbackEnds: PlaybackEnds;
   /** Per app, when `publish.registry: origin`: where "registered stream" is asked (else the store). */
   registries: Map<string, StreamRegistry>;
   /** Per app, compiled at start: CORS policy and REST filter (JWT key resolver, CIDRs). */
@@ -41,10 +44,23 @@ export function createRuntime(config: Config, deps: { store: Store; log: Logger;
   if (deps.store.watchAvailability) deps.store.watchAvailability(health.listener('store', deps.store.target ?? deps.store.kind));
   else health.report('store', deps.store.target ?? deps.store.kind, true);
   const store = instrumentStore(deps.store, deps.metrics);
-  // Every new playback session is a `connected` event for the management API's statistics.
-  const sessions = new PlaybackSessions(config.session, store, (app, grant, protocol) => {
-    void recordConnectionEvent({ store, log: deps.log }, app, { streamId: grant.streamId, subscriberId: grant.subscriberId, type: grant.role, eventType: 'connected', eventProtocol: protocol });
-  });
+  // Every new playback session is a `connected` event for the management API's statistics, and a
+  // session whose refreshes stop (grant expiry + grace) a `disconnected` one, written by one replica.
+  const playbackEnds = new PlaybackEnds(
+    store,
+    ({ playback: p }, lapsedAtMs) =>
+      void recordConnectionEvent({ store, log: deps.log }, p.app, { streamId: p.streamId, subscriberId: p.subscriberId, type: p.type, eventType: 'disconnected', eventProtocol: p.eventProtocol, timestamp: lapsedAtMs }),
+    { graceMs: SESSION_GRACE_MS, flushIntervalMs: 1000, sweepIntervalMs: 5000 },
+    (err, what) => deps.log.debug({ err, what }, 'playback end tracking deferred: store unavailable'),
+  );
+  const sessions = new PlaybackSessions(
+    config.session,
+    store,
+    (app, grant, protocol) => {
+      void recordConnectionEvent({ store, log: deps.log }, app, { streamId: grant.streamId, subscriberId: grant.subscriberId, type: grant.role, eventType: 'connected', eventProtocol: protocol });
+    },
+    (app, grant, protocol) => playbackEnds.seen(app, grant, protocol),
+  );
   const pool = config.origin.url ? createOriginPool({ ...config.origin, url: config.origin.url }) : null;
   if (pool && config.origin.url) {
     // undici reports every new origin connection and every failed attempt (refused, DNS, connect
@@ -58,6 +74,7 @@ export function createRuntime(config: Config, deps: { store: Store; log: Logger;
   const apps = compileApps(config, store, jwks);
   return {
     sessions,
+    playbackEnds,
     config,
     apps,
     cors: new Map([...apps.values()].map((a) => [a.name, compileCors(a.config.cors)])),

@@ -5,6 +5,7 @@ import type { Role } from './types.js';
 import type { Store } from '../store/store.js';
 import { createJwtCheck } from '../checks/jwt-token.js';
 import { compileCidrs } from '../request/client-ip.js';
+import { streamGrammar, type StreamGrammar } from '../request/stream-path.js';
 
 export type JwtCheck = ReturnType<typeof createJwtCheck>;
 
@@ -27,6 +28,8 @@ export interface AppRuntime {
   config: AppConfig;
   play: RoleRuntime;
   publish: RoleRuntime;
+  /** Its stream file grammar (hlsSegmentFileSuffixFormat), for routeRequest. */
+  grammar: StreamGrammar;
 }
 
 /** Gives the JWKS download observer for one URL (dependency health); optional. */
@@ -50,7 +53,13 @@ function compileRole(role: Role, policy: PlayPolicy | PublishPolicy, store: Stor
 export function compileApps(config: Config, store: Store, jwks?: JwksObserver): Map<string, AppRuntime> {
   const apps = new Map<string, AppRuntime>();
   for (const [name, app] of Object.entries(config.apps)) {
-    apps.set(name, { name, config: app, play: compileRole('play', app.play, store, jwks), publish: compileRole('publish', app.publish, store, jwks) });
+    apps.set(name, {
+      name,
+      config: app,
+      play: compileRole('play', app.play, store, jwks),
+      publish: compileRole('publish', app.publish, store, jwks),
+      grammar: streamGrammar(app.hlsSegmentFileSuffixFormat),
+    });
   }
   return apps;
 }
