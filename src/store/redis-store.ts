@@ -17,6 +17,7 @@ import type { Config } from '../config/schema.js';
 import { StoreUnavailableError } from '../errors.js';
 import { blockRole, clampPage, MAX_EVENTS_PER_STREAM } from './memory-store.js';
 import { SCRIPTS, type ScriptCommands } from './redis-scripts.js';
+import { RedisAvailability, redisTarget, type AvailabilityListener } from './redis-availability.js';
 import type {
   BlockType,
   ConnectionEvent,
@@ -44,8 +45,6 @@ const retryDelay = (times: number): number => Math.min(50 * 2 ** Math.min(times,
 const ZREM_CHUNK = 500;
 /** Playbacks per trackPlaybacks script call (keeps each script short). */
 const TRACK_CHUNK = 500;
-/** Failed operations in a row on a connection that looks ready before the store counts as down. */
-const HUNG_AFTER_FAILURES = 3;
 
 const hex = (s: string): string => Buffer.from(s, 'utf8').toString('hex');
 /** encodeURIComponent never emits `{`, `}`, `:` or `/`; '%%' marks the (lone-surrogate) fallback. */
@@ -66,9 +65,7 @@ export class RedisStore implements Store {
   private closed = false;
   private lastError: unknown;
   private readonly firstReady: Promise<void>;
-  private readonly availability: ((up: boolean, detail?: string) => void)[] = [];
-  /** Operations that failed since the last success (see run()). */
-  private failuresInARow = 0;
+  private readonly availability: RedisAvailability;
   readonly target: string;
 
   constructor(cfg: RedisStoreConfig) {
@@ -102,16 +99,9 @@ export class RedisStore implements Store {
     }
     for (const [name, def] of Object.entries(SCRIPTS)) client.defineCommand(name, def);
     // Without a listener ioredis prints every connection error; the error reaches callers instead.
-    client.on('error', (err: unknown) => {
-      this.lastError = err;
-      // A failed (re)connect attempt; errors while connected are answered to the caller instead.
-      if (client.status !== 'ready') this.emitAvailability(false);
-    });
-    client.on('ready', () => {
-      this.everReady = true;
-      this.emitAvailability(true);
-    });
-    client.on('close', () => this.emitAvailability(false));
+    client.on('error', (err: unknown) => (this.lastError = err));
+    client.on('ready', () => (this.everReady = true));
+    this.availability = new RedisAvailability(client, () => this.closed);
     this.target = redisTarget(cfg);
     this.firstReady = new Promise((resolve) => client.once('ready', () => resolve()));
     this.client = client as Client;
@@ -383,19 +373,11 @@ export class RedisStore implements Store {
     }
   }
 
-  watchAvailability(listener: (up: boolean, detail?: string) => void): void {
-    this.availability.push(listener);
-    if (this.client.status === 'ready') listener(true);
+  watchAvailability(listener: AvailabilityListener): void {
+    this.availability.watch(listener);
   }
 
   // --- internals ------------------------------------------------------------------------
-
-  private emitAvailability(up: boolean, why?: string): void {
-    if (this.closed) return; // our own close() is not an outage
-    const err = this.lastError as { code?: unknown } | undefined;
-    const detail = up ? undefined : why || (err && (describe(err) || String(err.code ?? ''))) || 'connection closed';
-    for (const l of this.availability) l(up, detail);
-  }
 
   /**
    * Runs one store operation of at most `rounds` sequential round trips under a deadline, and
@@ -411,14 +393,11 @@ export class RedisStore implements Store {
     });
     try {
       const out = await Promise.race([this.whenReady().then(() => op(this.client)), deadline]);
-      if (this.failuresInARow >= HUNG_AFTER_FAILURES) this.emitAvailability(true);
-      this.failuresInARow = 0;
+      this.availability.succeeded();
       return out;
     } catch (err) {
       const failure = err instanceof StoreUnavailableError ? err : new StoreUnavailableError(`Redis ${what} failed: ${describe(err)}`, { cause: err });
-      // A connected Redis that stops answering (hung, overloaded) closes no socket: count it as down
-      // after a few failures in a row, and up again at the next success.
-      if (++this.failuresInARow === HUNG_AFTER_FAILURES && this.client.status === 'ready') this.emitAvailability(false, failure.message);
+      this.availability.failed(failure.message);
       throw failure;
     } finally {
       clearTimeout(timer);
@@ -438,19 +417,6 @@ export class RedisStore implements Store {
 
 function mergeSubscriber(base: string, block: string): Subscriber {
   return { ...(JSON.parse(base) as Subscriber), ...(block ? (JSON.parse(block) as Partial<Subscriber>) : {}) };
-}
-
-/** The configured Redis without credentials: standalone URL, sentinel group or cluster seeds. */
-function redisTarget(cfg: RedisStoreConfig): string {
-  const nodes = (list: { host: string; port: number }[]) => list.map((n) => `${n.host}:${n.port}`).join(',');
-  if (cfg.cluster) return `redis-cluster://${nodes(cfg.cluster)}`;
-  if (cfg.sentinels) return `redis-sentinel://${nodes(cfg.sentinels)}/${cfg.sentinelName ?? 'mymaster'}`;
-  try {
-    const u = new URL(cfg.url ?? 'redis://127.0.0.1:6379');
-    return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`;
-  } catch {
-    return 'redis';
-  }
 }
 
 function describe(err: unknown): string {
