@@ -15,6 +15,7 @@ export interface Metrics {
   storeCalls: Counter<'method'>;
   storeErrors: Counter<'method'>;
   origin: Counter<'status'>;
+  manifestCache: Counter<'result'>;
   /** RED per door on the public listener: requests by status code, duration, in flight. */
   httpRequests: Counter<'door' | 'code'>;
   httpSeconds: Histogram<'door'>;
@@ -64,6 +65,12 @@ export function createMetrics(withDefaults = true): Metrics {
     storeCalls: new Counter({ name: 'streamgate_store_calls_total', help: 'Store operations by method', labelNames: ['method'], registers: [registry] }),
     storeErrors: new Counter({ name: 'streamgate_store_errors_total', help: 'Store operations that failed', labelNames: ['method'], registers: [registry] }),
     origin: new Counter({ name: 'streamgate_origin_responses_total', help: 'Origin responses by status class', labelNames: ['status'], registers: [registry] }),
+    manifestCache: new Counter({
+      name: 'streamgate_manifest_cache_total',
+      help: 'Manifest requests by how the origin manifest was obtained: hit (shared cache), coalesced (joined a fetch in flight), miss (fetched), bypass (not shareable)',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
     httpRequests: new Counter({ name: 'streamgate_http_requests_total', help: 'Requests answered on the public listener, by door and HTTP status code', labelNames: ['door', 'code'], registers: [registry] }),
     httpSeconds: new Histogram({
       name: 'streamgate_http_request_duration_seconds',

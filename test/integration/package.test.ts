@@ -26,8 +26,8 @@ describe('npm package', () => {
   });
   after(() => rmSync(work, { recursive: true, force: true }));
 
-  test('the tarball ships the compiled CLI, the launcher, the example config, README and LICENSE — not the tests or TypeScript sources', () => {
-    for (const f of ['dist/cli/main.js', 'dist/server.js', 'dist/build-info.json', 'bin/streamgate.js', 'config.example.yaml', 'README.md', 'LICENSE', 'package.json']) {
+  test('the tarball ships the compiled CLI, the launcher, the example config, the config JSON Schema, README and LICENSE — not the tests or TypeScript sources', () => {
+    for (const f of ['dist/cli/main.js', 'dist/server.js', 'dist/build-info.json', 'bin/streamgate.js', 'config.example.yaml', 'schema/config.schema.json', 'README.md', 'LICENSE', 'package.json']) {
       assert.ok(files.includes(f), `${f} missing from the package`);
     }
     assert.ok(files.some((f) => f.startsWith('src/demo/media/')), '`streamgate demo` needs its sample media');
