@@ -15,6 +15,7 @@ import type { Role } from '../decision/types.js';
 import { resolveTarget } from '../authorize/target.js';
 import { authorize } from '../authorize/authorize.js';
 import { sendJson, sendReason } from '../proxy/respond.js';
+import { noteDecision } from '../observability/response-note.js';
 
 const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
 
@@ -73,7 +74,7 @@ export async function handleVerify(rt: Runtime, req: IncomingMessage, res: Serve
     case 'gated':
       break;
   }
-  const { decision, grant } = await authorize(rt, 'verify', target, {
+  const { decision, ctx, grant } = await authorize(rt, 'verify', target, {
     credentials: readCredentials(canonical.rawQuery, rt.config.session.param),
     clientIp: clientIpOf(rt.isTrustedProxy, req),
     consume: method !== 'HEAD',
@@ -81,6 +82,7 @@ export async function handleVerify(rt: Runtime, req: IncomingMessage, res: Serve
     cookieHeader: req.headers.cookie,
     path: canonical.path,
   });
+  noteDecision(res, decision, ctx);
   if (!decision.allow) return deny(decision.reason);
   const headers: Record<string, string> = {};
   // Nothing can be rewritten here (nginx serves the body): the grant travels as a cookie
