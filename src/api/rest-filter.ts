@@ -15,7 +15,7 @@ import { errors } from 'jose';
 import type { Runtime } from '../runtime.js';
 import { Reason } from '../errors.js';
 import type { Store } from '../store/store.js';
-import type { AppRuntime } from '../decision/policy.js';
+import type { AppRuntime, JwksObserver } from '../decision/policy.js';
 import { effectiveAlgorithms } from '../config/validate.js';
 import { createKeyResolver, verifyJwt as verifyWithKeys, type KeyResolver } from '../jwt/key-resolver.js';
 import { compileCidrs, type IpMatcher } from '../request/client-ip.js';
@@ -41,14 +41,15 @@ export interface CompiledRestFilter {
 }
 
 /** Compiles `apps.<name>.rest` (the public and admin listeners share the result). */
-export function compileRestFilter(rest: AppRuntime['config']['rest'], store: Store): CompiledRestFilter {
+/** `jwks(url)`: the observer of the JWKS downloads (dependency health), optional. */
+export function compileRestFilter(rest: AppRuntime['config']['rest'], store: Store, jwks?: JwksObserver): CompiledRestFilter {
   const j = rest.jwt;
   const configured = Boolean(j.secret?.length || j.jwksUrl);
   return {
     jwt: configured
       ? {
           // The schema gives rest.jwt the same secret/jwks* keys KeyResolverOptions reads.
-          resolver: createKeyResolver(j, store),
+          resolver: createKeyResolver(j, store, j.jwksUrl ? jwks?.(j.jwksUrl) : undefined),
           algorithms: effectiveAlgorithms(j),
         }
       : null,

@@ -13,6 +13,7 @@ import { authorizeWhip, whipCredentials, whipLocationRewriter } from './whip.js'
 import { forward, upstreamHeaders, type ForwardRequest } from './forward.js';
 import { serveRewrittenManifest } from '../manifest/manifest-response.js';
 import { sendReason } from './respond.js';
+import { noteDecision } from '../observability/response-note.js';
 
 /** The canonical request-target: re-encoded path and the raw query. */
 export interface CanonicalTarget {
@@ -44,6 +45,7 @@ export async function proxyTarget(rt: Runtime, req: IncomingMessage, res: Server
     cookieHeader: req.headers.cookie,
     path: canonical.path,
   });
+  noteDecision(res, decision, ctx);
   if (!decision.allow) return sendReason(res, 'proxy', decision.reason, undefined, target.app.name);
   // An authorized media request: its credentials leave the query as origin.stripCredentials says
   // (the same rule for the rewritten manifest below), the grant always.
@@ -68,6 +70,7 @@ async function whip(rt: Runtime, req: IncomingMessage, res: ServerResponse, cano
   const method = req.method ?? 'GET';
   const credentials = whipCredentials(canonical.rawQuery, rt.config.session.param, req.headers);
   const { ctx, decision } = await authorizeWhip(rt, 'proxy', target, credentials, clientIpOf(rt.isTrustedProxy, req), method);
+  noteDecision(res, decision, ctx);
   if (!decision.allow) return sendReason(res, 'proxy', decision.reason, undefined, target.app.name);
   const rewriteHeaders = target.whipResource === null && method === 'POST' ? whipLocationRewriter(rt, ctx, canonical.path) : undefined;
   // A WHIP Bearer token is a credential like ?token=: it leaves with it (origin.stripCredentials).

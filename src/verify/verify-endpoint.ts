@@ -20,6 +20,7 @@ import { sendJson, sendReason } from '../proxy/respond.js';
 import { authorizeWhip, whipCredentials } from '../proxy/whip.js';
 import { ANY_RESOURCE, issueWhipGrant } from '../session/whip-session.js';
 import { isVerifyTarget, originalRequest } from './original-request.js';
+import { noteDecision } from '../observability/response-note.js';
 
 export { isVerifyTarget };
 
@@ -55,11 +56,12 @@ export async function handleVerify(rt: Runtime, req: IncomingMessage, res: Serve
   if (target.whipResource !== undefined) {
     const credentials = whipCredentials(canonical.rawQuery, rt.config.session.param, req.headers);
     const { ctx, decision } = await authorizeWhip(rt, 'verify', target, credentials, clientIp, method);
+    noteDecision(res, decision, ctx);
     if (!decision.allow) return deny(decision.reason);
     const streamId = decision.streamId ?? target.streamIds[0] ?? '';
     return allow(res, target.app.name, streamId, 'publish', 'subscriberId' in decision ? decision.subscriberId : undefined, whipGrantHeader(rt, { ...ctx, streamId }, target.whipResource ?? null, method));
   }
-  const { decision, grant } = await authorize(rt, 'verify', target, {
+  const { decision, ctx, grant } = await authorize(rt, 'verify', target, {
     credentials: readCredentials(canonical.rawQuery, rt.config.session.param),
     clientIp,
     consume: method !== 'HEAD',
@@ -67,6 +69,7 @@ export async function handleVerify(rt: Runtime, req: IncomingMessage, res: Serve
     cookieHeader: req.headers.cookie,
     path: canonical.path,
   });
+  noteDecision(res, decision, ctx);
   if (!decision.allow) return deny(decision.reason);
   const headers: Record<string, string> = {};
   // Nothing can be rewritten here (nginx serves the body): the grant travels as a cookie

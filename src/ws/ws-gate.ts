@@ -182,6 +182,11 @@ export function createWsGate(rt: Runtime, fallback?: (req: IncomingMessage, res:
     if (cookie) headers.cookie = cookie;
     if (typeof req.headers.origin === 'string') headers.origin = req.headers.origin;
     if (typeof req.headers['user-agent'] === 'string') headers['user-agent'] = req.headers['user-agent'];
+    // Set by the server's access log (a trusted proxy's id, or a new one); W3C trace context passes through.
+    for (const name of ['x-request-id', 'traceparent', 'tracestate']) {
+      const v = req.headers[name];
+      if (typeof v === 'string') headers[name] = v;
+    }
     const upstream = new WebSocket(url, offered, {
       headers,
       perMessageDeflate: false,

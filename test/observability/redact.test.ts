@@ -1,6 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_SECRET_PARAMS, redactUrl, secretParamNames } from '../../src/observability/redact.js';
+import { startTestGate, HASH_SECRET, JWT_SECRET } from '../helpers/gate.js';
+import { startTestOrigin } from '../helpers/origin.js';
+import { captureLogs, until } from '../helpers/logs.js';
+import { hashToken } from '../../src/checks/hash-token.js';
+import { mintStreamJwt } from '../../src/checks/mint-jwt.js';
 
 describe('redactUrl', () => {
   const cases: [input: string, expected: string][] = [
@@ -54,5 +59,45 @@ describe('redactUrl', () => {
     assert.equal(redactUrl('/a?token=\ud800'), '/a?token=[REDACTED]');
     const long = '/a?' + 'x=1&'.repeat(50_000) + 'token=secret';
     assert.ok(redactUrl(long).endsWith('token=[REDACTED]'));
+  });
+});
+
+describe('access log keeps credentials out', () => {
+  it('a request carrying every kind of secret (query, fragment-like names, headers, grant) logs none of them', async () => {
+    const origin = await startTestOrigin();
+    origin.routes.set('/LiveApp/streams/stream1.m3u8', {
+      headers: { 'content-type': 'application/vnd.apple.mpegurl' },
+      body: '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:1\n#EXTINF:2.0,\nstream1000000001.ts\n',
+    });
+    const logs = captureLogs('debug');
+    const gate = await startTestGate(
+      { origin: { url: origin.url }, apps: { LiveApp: { play: { hash: { enabled: true, secret: HASH_SECRET }, jwt: { enabled: true, secret: JWT_SECRET } } } } },
+      { log: logs.log },
+    );
+    try {
+      const hash = hashToken('stream1', 'play', HASH_SECRET);
+      const jwt = await mintStreamJwt(JWT_SECRET, { streamId: 'stream1', type: 'play', exp: Math.floor(Date.now() / 1000) + 60 });
+      const secrets = [hash, jwt, jwt.split('.')[2]!, 'otp-654321', 'bearer-secret-value', 'cookie-secret-value', 'access-secret-value', 'jwt-param-secret'];
+      // The manifest opens a playback session: its grant (query and cookie) must not be logged either.
+      const manifest = await fetch(`${gate.url}/LiveApp/streams/stream1.m3u8?token=${hash}&subscriberCode=otp-654321&access_token=access-secret-value&jwt=jwt-param-secret`, {
+        headers: { authorization: 'Bearer bearer-secret-value', cookie: 'session=cookie-secret-value' },
+      });
+      const body = await manifest.text();
+      const grant = /[?&]sg=([^&\s"]+)/.exec(body)?.[1];
+      assert.ok(grant, `no grant in the rewritten manifest:\n${body}`);
+      secrets.push(grant);
+      const cookie = manifest.headers.get('set-cookie');
+      assert.ok(cookie, "no grant cookie");
+      secrets.push(cookie.split(';', 1)[0]!.split('=').slice(1).join('='));
+      await (await fetch(`${gate.url}/LiveApp/streams/stream1.m3u8?token=${jwt}`)).arrayBuffer();
+      await (await fetch(`${gate.url}/verify`, { headers: { 'x-original-uri': `/LiveApp/streams/stream1.m3u8?token=${jwt}` } })).arrayBuffer();
+      assert.ok(await until(() => logs.withMsg('request').length >= 3, 2000), 'three access lines expected');
+      const text = logs.text();
+      for (const secret of secrets) assert.ok(!text.includes(secret), `"${secret.slice(0, 12)}…" reached the log`);
+      assert.ok(logs.withMsg('request').every((l) => l.path === null || !String(l.path).includes('?')));
+    } finally {
+      await gate.close();
+      await origin.close();
+    }
   });
 });
