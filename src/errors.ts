@@ -29,6 +29,8 @@ export const Reason = {
   sessionRevoked: 'session_revoked',
   methodNotAllowed: 'method_not_allowed',
   routeDenied: 'route_denied',
+  // rate limits (429)
+  tooManyAttempts: 'too_many_attempts',
   // infrastructure (5xx)
   storeUnavailable: 'store_unavailable',
   originUnavailable: 'origin_unavailable',

@@ -12,6 +12,7 @@ import { PlaybackSessions } from './session/playback-sessions.js';
 import { recordConnectionEvent } from './api/connection-events.js';
 import type { StreamRegistry } from './checks/registered-stream.js';
 import { createRegistries } from './checks/origin-registry.js';
+import { createAttemptLimiter, type AttemptLimiter } from './checks/attempt-limiter.js';
 
 export interface Runtime {
   config: Config;
@@ -26,6 +27,8 @@ export interface Runtime {
   sessions: PlaybackSessions;
   /** Per app, when `publish.registry: origin`: where "registered stream" is asked (else the store). */
   registries: Map<string, StreamRegistry>;
+  /** Attempt counting and lockout (limits.attempts); null when off. */
+  attempts: AttemptLimiter | null;
 }
 
 export function createRuntime(config: Config, deps: { store: Store; log: Logger; metrics: Metrics }): Runtime {
@@ -35,11 +38,13 @@ export function createRuntime(config: Config, deps: { store: Store; log: Logger;
     void recordConnectionEvent({ store, log: deps.log }, app, { streamId: grant.streamId, subscriberId: grant.subscriberId, type: grant.role, eventType: 'connected', eventProtocol: protocol });
   });
   const pool = config.origin.url ? createOriginPool({ ...config.origin, url: config.origin.url }) : null;
+  const attempts = createAttemptLimiter(deps.store, config.limits.attempts, deps.metrics.registry);
   if (sessions.ephemeralKey) deps.log.warn('session.secrets is empty: playback grants are signed with a random key and verify on this replica only');
   return {
     sessions,
     config,
-    apps: compileApps(config, store),
+    apps: compileApps(config, store, attempts),
+    attempts,
     store,
     pool,
     registries: createRegistries(config, pool),

@@ -160,6 +160,22 @@ export const configSchema = z.strictObject({
       maxUriBytes: positiveInt.default(2048),
       /** Manifests larger than this are not rewritten: 502 manifest_too_large. */
       maxManifestBytes: positiveInt.default(1024 * 1024),
+      /** Guessable credentials (TOTP codes) and refused WebSocket commands: counted, then locked out. */
+      attempts: z
+        .strictObject({
+          enabled: z.boolean().default(true),
+          /** Code guesses per (app, subscriber) per window before a lockout. */
+          perSubscriber: positiveInt.default(5),
+          /** Failed attempts per client address (IPv6: per /64) per window before a lockout. */
+          perIp: positiveInt.default(20),
+          windowSeconds: positiveInt.default(600),
+          /** First lockout; each further one within a day doubles it, up to maxLockoutSeconds. */
+          lockoutSeconds: positiveInt.default(60),
+          maxLockoutSeconds: positiveInt.default(3600),
+          /** WebSocket upgrades per client address per minute. */
+          wsUpgradesPerIpPerMinute: positiveInt.default(600),
+        })
+        .prefault({}),
     })
     .prefault({}),
   session: z

@@ -5,6 +5,7 @@ import type { Role } from './types.js';
 import type { Store } from '../store/store.js';
 import { createJwtCheck } from '../checks/jwt-token.js';
 import { compileCidrs } from '../request/client-ip.js';
+import type { AttemptLimiter } from '../checks/attempt-limiter.js';
 
 export type JwtCheck = ReturnType<typeof createJwtCheck>;
 
@@ -20,6 +21,8 @@ export interface RoleRuntime {
   jwt: JwtCheck | null;
   /** Publish only: null = every address may publish. */
   allowedIp: ((ip: string) => boolean) | null;
+  /** Counts TOTP guesses and locks out (limits.attempts); null when off. */
+  attempts: AttemptLimiter | null;
 }
 
 export interface AppRuntime {
@@ -29,7 +32,7 @@ export interface AppRuntime {
   publish: RoleRuntime;
 }
 
-function compileRole(role: Role, policy: PlayPolicy | PublishPolicy, store: Store): RoleRuntime {
+function compileRole(role: Role, policy: PlayPolicy | PublishPolicy, store: Store, attempts: AttemptLimiter | null): RoleRuntime {
   const tokenFactor = policy.oneTimeToken.enabled || policy.hash.enabled || policy.jwt.enabled;
   const subscriberFactor = policy.totp.enabled;
   const cidrs = 'allowedCIDRs' in policy ? policy.allowedCIDRs : [];
@@ -41,13 +44,14 @@ function compileRole(role: Role, policy: PlayPolicy | PublishPolicy, store: Stor
     open: !tokenFactor && !subscriberFactor,
     jwt: policy.jwt.enabled ? createJwtCheck(policy.jwt, store) : null,
     allowedIp: cidrs.length ? compileCidrs(cidrs) : null,
+    attempts,
   };
 }
 
-export function compileApps(config: Config, store: Store): Map<string, AppRuntime> {
+export function compileApps(config: Config, store: Store, attempts: AttemptLimiter | null = null): Map<string, AppRuntime> {
   const apps = new Map<string, AppRuntime>();
   for (const [name, app] of Object.entries(config.apps)) {
-    apps.set(name, { name, config: app, play: compileRole('play', app.play, store), publish: compileRole('publish', app.publish, store) });
+    apps.set(name, { name, config: app, play: compileRole('play', app.play, store, attempts), publish: compileRole('publish', app.publish, store, attempts) });
   }
   return apps;
 }

@@ -65,9 +65,11 @@ export interface Allow {
 
 export interface Deny {
   allow: false;
-  /** 401 credential missing or bad, 403 good credential refused by policy, 503 store down. */
-  status: 401 | 403 | 503;
+  /** 401 credential missing or bad, 403 good credential refused by policy, 429 locked out, 503 store down. */
+  status: 401 | 403 | 429 | 503;
   reason: ReasonCode;
+  /** With 429: seconds until the lockout ends (HTTP `Retry-After`, RFC 9110 §10.2.3). */
+  retryAfterSeconds?: number | undefined;
 }
 
 export type Decision = Allow | Deny;
@@ -81,4 +83,4 @@ export type CheckResult =
       /** The stream the credential names (one of ctx.streamIds), when it names one. */
       streamId?: string | undefined;
     }
-  | { ok: false; status: 401 | 403 | 503; reason: ReasonCode };
+  | { ok: false; status: 401 | 403 | 429 | 503; reason: ReasonCode; retryAfterSeconds?: number | undefined };

@@ -14,7 +14,7 @@ import type { AppRuntime } from '../decision/policy.js';
 import { forward, upstreamHeaders, type ForwardRequest } from './forward.js';
 import { serveRewrittenManifest } from './manifest-response.js';
 import { protocolOf } from '../session/playback-sessions.js';
-import { sendDeny } from './respond.js';
+import { retryAfter, sendDeny } from './respond.js';
 import { handleVerify } from '../verify/verify-endpoint.js';
 import { answerPreflight, bindCors } from './cors.js';
 import { handleRest } from '../api/router.js';
@@ -105,7 +105,7 @@ async function gated(
   const ctx = buildContext({ app: app.name, streamIds, role, kind, clientIp: clientIpOf(rt, req), credentials, method: req.method ?? 'GET' });
   const decision = await decide(ctx, app[role], { store: rt.store, sessions: rt.sessions, registry: rt.registries.get(app.name) });
   recordDecision(rt, 'proxy', ctx, decision, startedAt);
-  if (!decision.allow) return sendDeny(res, decision.status, decision.reason);
+  if (!decision.allow) return sendDeny(res, decision.status, decision.reason, retryAfter(decision));
   return allowed(rt, app, req, res, canonical, ctx, decision);
 }
 

@@ -24,6 +24,7 @@ const ERROR_WORD: Record<number, string> = {
   403: 'forbidden',
   404: 'not_found',
   405: 'method_not_allowed',
+  429: 'too_many_requests',
   502: 'bad_gateway',
   503: 'service_unavailable',
   504: 'gateway_timeout',
@@ -34,4 +35,9 @@ export function sendDeny(res: ServerResponse, status: number, reason: ReasonCode
   const headers: Record<string, string | string[]> = { ...extraHeaders };
   if (status === 503) headers['retry-after'] = '2';
   sendJson(res, status, { error: ERROR_WORD[status] ?? 'error', reason }, headers);
+}
+
+/** `Retry-After` (RFC 9110 §10.2.3, seconds) for a deny that says when to come back (429 lockouts). */
+export function retryAfter(d: { retryAfterSeconds?: number | undefined }): Record<string, string> | undefined {
+  return d.retryAfterSeconds === undefined ? undefined : { 'retry-after': String(d.retryAfterSeconds) };
 }

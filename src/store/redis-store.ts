@@ -11,12 +11,14 @@
 // while Redis is down every call rejects fast with StoreUnavailableError (callers fail closed) and
 // the same instance recovers on its own when Redis is back. No raw ioredis error escapes.
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Config } from '../config/schema.js';
 import { StoreUnavailableError } from '../errors.js';
 import { blockRole, clampPage, MAX_EVENTS_PER_STREAM } from './memory-store.js';
 import { SCRIPTS, type ScriptCommands } from './redis-scripts.js';
 import type {
   BlockType,
+  CounterOptions,
   ConnectionEvent,
   ConsumeOutcome,
   ConsumeProbe,
@@ -308,6 +310,34 @@ export class RedisStore implements Store {
   async setShared(key: string, value: string, ttlMs: number): Promise<void> {
     const ttl = Math.max(1, Math.ceil(ttlMs));
     await this.run('setShared', (c) => c.set(`${this.p}:shared:${enc(key)}`, value, 'PX', ttl));
+  }
+
+  // --- counters ---------------------------------------------------------------------------
+
+  createCounter(opts: CounterOptions): RateLimiterAbstract {
+    const shape = { points: opts.points, duration: opts.durationSeconds };
+    const limiter = new RateLimiterRedis({
+      ...shape,
+      storeClient: this.client,
+      keyPrefix: `${this.p}:rl:${opts.name}`,
+      // Not connected: count in memory at once instead of waiting for a command timeout.
+      rejectIfRedisNotReady: true,
+      insuranceLimiter: new RateLimiterMemory({ ...shape, keyPrefix: opts.name }),
+    });
+    // Until the first connection, wait for it (within the command timeout) like every other call,
+    // so a fresh replica does not count its first attempts in memory only.
+    return new Proxy(limiter, {
+      get: (target, prop, receiver) => {
+        const value = Reflect.get(target, prop, receiver) as unknown;
+        if (typeof value !== 'function' || this.everReady) return value;
+        return async (...args: unknown[]) => {
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([this.firstReady, new Promise((r) => (timer = setTimeout(r, this.timeoutMs)))]);
+          clearTimeout(timer);
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
   }
 
   // --- lifecycle ------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import { buildContext, clientIpOf, peerAddress, roleForMethod } from '../request
 import { decide } from '../decision/decide.js';
 import { recordDecision } from '../decision/record.js';
 import type { Role } from '../decision/types.js';
-import { sendDeny, sendJson } from '../proxy/respond.js';
+import { retryAfter, sendDeny, sendJson } from '../proxy/respond.js';
 import { protocolOf } from '../session/playback-sessions.js';
 
 const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
@@ -47,7 +47,7 @@ function verifyRole(rawQuery: string): Role | null | undefined {
 }
 
 export async function handleVerify(rt: Runtime, req: IncomingMessage, res: ServerResponse, rawQuery: string): Promise<void> {
-  const deny = (status: 401 | 403 | 503, reason: ReasonCode) => sendDeny(res, status, reason);
+  const deny = (status: 401 | 403 | 429 | 503, reason: ReasonCode, headers?: Record<string, string>) => sendDeny(res, status, reason, headers);
   if (req.method !== 'GET' && req.method !== 'HEAD') return deny(403, Reason.methodNotAllowed);
   // Forwarded facts are believed only from configured proxies; anyone else learns nothing.
   if (!rt.isTrustedProxy(peerAddress(req))) return deny(403, Reason.routeDenied);
@@ -107,7 +107,7 @@ export async function handleVerify(rt: Runtime, req: IncomingMessage, res: Serve
   const ctx = buildContext({ app: app.name, streamIds, role, kind, clientIp: clientIpOf(rt, req), credentials, method });
   const decision = await decide(ctx, app[role], { store: rt.store, sessions: rt.sessions, registry: rt.registries.get(app.name) });
   recordDecision(rt, 'verify', ctx, decision, startedAt);
-  if (!decision.allow) return deny(decision.status, decision.reason);
+  if (!decision.allow) return deny(decision.status, decision.reason, retryAfter(decision));
   const headers: Record<string, string> = {};
   // Nothing can be rewritten here (nginx serves the body): the grant travels as a cookie
   // (nginx: auth_request_set $c $upstream_http_set_cookie; add_header Set-Cookie $c;) and in a header.

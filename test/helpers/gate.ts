@@ -14,3 +14,5 @@ export async function startTestGate(config: Record<string, unknown>, opts: { sto
 
 export const JWT_SECRET = 'test-jwt-secret-0123456789abcdef-0123456789';
 export const HASH_SECRET = 'test-hash-secret';
+/** App secret for TOTP codes of unregistered subscribers (`apps.<App>.<role>.totp.secret`). */
+export const TOTP_SECRET = 'test-totp-app-secret-0123456789abcdef';
