@@ -29,6 +29,8 @@ export const Reason = {
   sessionRevoked: 'session_revoked',
   methodNotAllowed: 'method_not_allowed',
   routeDenied: 'route_denied',
+  // timeouts (408)
+  bodyTimeout: 'body_timeout',
   // rate limits (429)
   tooManyAttempts: 'too_many_attempts',
   // infrastructure (5xx)

@@ -51,7 +51,12 @@ export async function startGate(config: Config, opts: StartOptions = {}): Promis
   const state = { draining: false };
 
   const httpGate = createHttpGate(runtime);
-  const publicServer = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 30_000 }, httpGate);
+  const requestTimeoutMs = config.limits.requestTimeoutMs;
+  const publicServer = http.createServer(
+    // A request (headers and body) must arrive within requestTimeoutMs; Node wants headersTimeout ≤ it.
+    { keepAliveTimeout: 65_000, requestTimeout: requestTimeoutMs, headersTimeout: requestTimeoutMs ? Math.min(30_000, requestTimeoutMs) : 30_000 },
+    httpGate,
+  );
   // With an 'upgrade' listener Node sends every Upgrade request there (e.g. curl's `h2c`): the
   // WebSocket gate hands the non-WebSocket ones back to the HTTP gate.
   const wsGate = createWsGate(runtime, httpGate);

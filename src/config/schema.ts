@@ -134,6 +134,16 @@ export const configSchema = z.strictObject({
       /** Remove token/subscriberId/subscriberCode/grant from the query forwarded to the origin. */
       stripCredentials: z.boolean().default(true),
       connections: positiveInt.default(128),
+      /** Read ahead of a slow client per response: responses this size release the connection at once. */
+      responseBufferBytes: positiveInt.default(1024 * 1024),
+      /** All read-ahead together; past it responses stream with plain backpressure. */
+      bufferBudgetBytes: positiveInt.default(256 * 1024 * 1024),
+      /** A response whose read-ahead is full this long is preempted when a request waits for a connection. */
+      slowClientGraceMs: positiveInt.default(1000),
+      /** Request bodies up to this size are read before an origin connection is taken. */
+      requestBufferBytes: positiveInt.default(1024 * 1024),
+      /** Longest silence inside a request body; past it → 408 body_timeout. */
+      requestBodyIdleTimeoutMs: positiveInt.default(10_000),
     })
     .prefault({}),
   store: z
@@ -160,6 +170,8 @@ export const configSchema = z.strictObject({
       maxUriBytes: positiveInt.default(2048),
       /** Manifests larger than this are not rewritten: 502 manifest_too_large. */
       maxManifestBytes: positiveInt.default(1024 * 1024),
+      /** Whole time to receive a request, headers and body (Node server.requestTimeout); 0 = none. */
+      requestTimeoutMs: z.number().int().min(0).default(60_000),
       /** Guessable credentials (TOTP codes) and refused WebSocket commands: counted, then locked out. */
       attempts: z
         .strictObject({

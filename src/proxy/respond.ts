@@ -24,6 +24,7 @@ const ERROR_WORD: Record<number, string> = {
   403: 'forbidden',
   404: 'not_found',
   405: 'method_not_allowed',
+  408: 'request_timeout',
   429: 'too_many_requests',
   502: 'bad_gateway',
   503: 'service_unavailable',
