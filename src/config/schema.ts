@@ -100,6 +100,8 @@ const restConfig = z
     allowedCIDRs: z.array(cidr).default(['127.0.0.1/32', '::1/128']),
     /** `both`: JWT (when configured) and IP must pass (Ant Media); `either`: one suffices. */
     mode: z.enum(['both', 'either']).default('both'),
+    /** Treat `Sec-Fetch-Site: same-site` like same-origin (default: like cross-site, a JWT is needed). */
+    allowSameSite: z.boolean().default(false),
     /** Upper bound for token `expireDate` minted over the API. */
     maxTokenLifetimeSeconds: positiveInt.default(7 * 24 * 3600),
   })

@@ -60,7 +60,8 @@ function isDigit(code: number): boolean {
 
 /** Ant Media's StreamIdValidator alphabet: `[A-Za-z0-9_.-]+`. */
 export function isStreamId(value: string): boolean {
-  if (value.length === 0) return false;
+  // `.` and `..` (and any all-dot id) are path steps, not names: a file path built from one escapes.
+  if (value.length === 0 || /^\.+$/.test(value)) return false;
   for (let i = 0; i < value.length; i++) {
     const code = value.charCodeAt(i);
     const ok =
