@@ -160,6 +160,13 @@ export const configSchema = z.strictObject({
           password: z.string().optional(),
           keyPrefix: z.string().regex(/^[A-Za-z0-9_:.-]*$/).default('sg'),
           commandTimeoutMs: positiveInt.default(1000),
+          /**
+           * After consuming a one-time token (or a TOTP replay mark), wait until this many replicas
+           * acknowledged the write (Redis WAIT) or refuse with 503: a failover can then never lose a
+           * consume and accept the token again. 0 = do not wait. Not for Cluster.
+           */
+          waitReplicas: z.number().int().min(0).default(0),
+          waitTimeoutMs: positiveInt.default(200),
         })
         .prefault({}),
     })
