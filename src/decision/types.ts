@@ -1,6 +1,8 @@
 // The vocabulary of the decision core. Front doors (HTTP proxy, /verify, WebSocket gate) build a
 // RequestContext; `decide()` answers with a Decision. Nothing here knows about HTTP.
-import type { ReasonCode } from '../errors.js';
+import type { DenyStatus, ReasonCode } from './reasons.js';
+
+export type { Door, DenyStatus, ReasonCode } from './reasons.js';
 
 export type Role = 'play' | 'publish';
 
@@ -65,8 +67,11 @@ export interface Allow {
 
 export interface Deny {
   allow: false;
-  /** 401 credential missing or bad, 403 good credential refused by policy, 429 locked out, 503 store down. */
-  status: 401 | 403 | 429 | 503;
+  /**
+   * 401 credential missing or bad, 403 good credential refused by policy, 429 locked out, 503 store
+   * down, 500 the gate failed. Always `REASONS[reason].status`; a door answers `statusAt(door, reason)`.
+   */
+  status: DenyStatus;
   reason: ReasonCode;
   /** With 429: seconds until the lockout ends (HTTP `Retry-After`, RFC 9110 §10.2.3). */
   retryAfterSeconds?: number | undefined;
@@ -83,4 +88,4 @@ export type CheckResult =
       /** The stream the credential names (one of ctx.streamIds), when it names one. */
       streamId?: string | undefined;
     }
-  | { ok: false; status: 401 | 403 | 429 | 503; reason: ReasonCode; retryAfterSeconds?: number | undefined };
+  | { ok: false; status: DenyStatus; reason: ReasonCode; retryAfterSeconds?: number | undefined };

@@ -22,10 +22,11 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { Counter, Gauge } from 'prom-client';
 import type { Runtime } from '../runtime.js';
 import { Reason, type ReasonCode } from '../errors.js';
+import { errorWord, statusAt } from '../decision/reasons.js';
 import { canonicalizeUrl } from '../request/canonical-path.js';
-import { routeRequest } from '../request/stream-path.js';
 import { stripCredentials } from '../request/credentials.js';
 import { clientIpOf, forwardedFor } from '../request/context.js';
+import { resolveTarget } from '../authorize/target.js';
 import type { AppRuntime } from '../decision/policy.js';
 import { Relay } from './relay.js';
 import { Signalling } from './signalling.js';
@@ -73,7 +74,11 @@ function respond(socket: Duplex, status: number, body: string, contentType = 'ap
   );
 }
 
-const ERROR_WORD: Record<number, string> = { 400: 'bad_request', 403: 'forbidden', 404: 'not_found', 502: 'bad_gateway', 503: 'service_unavailable', 504: 'gateway_timeout' };
+/** A refused handshake: the reason table's status and the JSON deny body of the HTTP doors. */
+function refuse(socket: Duplex, reason: ReasonCode, extra?: string): void {
+  const status = statusAt('websocket', reason);
+  respond(socket, status, JSON.stringify({ error: errorWord(status), reason }), undefined, extra ?? (status === 503 ? 'Retry-After: 2\r\n' : ''));
+}
 
 /** The checks ws.handleUpgrade would make, done before an origin connection is spent on them. */
 function badUpgrade(req: IncomingMessage): boolean {
@@ -131,32 +136,30 @@ export function createWsGate(rt: Runtime, fallback?: (req: IncomingMessage, res:
       upgrade(req, socket, head);
     } catch (err) {
       rt.log.error({ err }, 'signalling upgrade failed');
-      if (!socket.destroyed) respond(socket, 500, JSON.stringify({ error: 'internal' }));
+      refuse(socket, Reason.internalError);
     }
   }
 
   function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const deny = (status: number, reason: ReasonCode) => {
+    const deny = (reason: ReasonCode) => {
       m.handshakes.labels('refused').inc();
-      respond(socket, status, JSON.stringify({ error: ERROR_WORD[status] ?? 'error', reason }));
+      refuse(socket, reason);
     };
     if (String(req.headers.upgrade ?? '').toLowerCase() !== 'websocket' && fallback && ['GET', 'HEAD', 'OPTIONS'].includes(req.method ?? '')) {
       return serveAsHttp(req, socket as Socket);
     }
-    if (draining) return deny(503, Reason.originUnavailable);
+    if (draining) return deny(Reason.shuttingDown);
     const canonical = canonicalizeUrl(req.url ?? '/', rt.config.limits.maxUriBytes);
-    if (!canonical.ok) return deny(400, canonical.reason);
-    const route = routeRequest(canonical.segments);
-    if (route.area === 'root') return deny(403, Reason.routeDenied);
-    const app = rt.apps.get(route.app);
-    if (!app) return deny(404, Reason.appNotFound);
-    if (route.area !== 'websocket' || route.name !== app.config.websocketPath) return deny(403, Reason.routeDenied);
+    if (!canonical.ok) return deny(canonical.reason);
+    const resolved = resolveTarget(rt.apps, { door: 'websocket', method: req.method ?? 'GET', segments: canonical.segments });
+    if (resolved.type !== 'signalling') return deny(resolved.type === 'refuse' ? resolved.reason : Reason.routeDenied);
+    const { app } = resolved;
     const offered = offeredProtocols(req);
-    if (badUpgrade(req) || offered === null) return deny(400, Reason.routeDenied);
-    if (!rt.config.origin.url) return deny(502, Reason.originUnavailable);
+    if (badUpgrade(req) || offered === null) return deny(Reason.upgradeInvalid);
+    if (!rt.config.origin.url) return deny(Reason.originUnavailable);
     const query = rt.config.origin.stripCredentials ? stripCredentials(canonical.rawQuery, rt.config.session.param) : canonical.rawQuery;
     const target = new URL(canonical.path + (query ? `?${query}` : ''), rt.config.origin.url.replace(/^http/, 'ws'));
-    const clientIp = clientIpOf(rt, req);
+    const clientIp = clientIpOf(rt.isTrustedProxy, req);
     if (!rt.attempts) return accept(app, req, socket, head, target.href, clientIp);
     // Locked-out addresses and upgrade floods are refused before anything is accepted.
     rt.attempts.upgrade(clientIp).then(
@@ -164,11 +167,11 @@ export function createWsGate(rt: Runtime, fallback?: (req: IncomingMessage, res:
         if (socket.destroyed) return;
         if (!locked) return accept(app, req, socket, head, target.href, clientIp);
         m.handshakes.labels('limited').inc();
-        respond(socket, 429, JSON.stringify({ error: 'too_many_requests', reason: Reason.tooManyAttempts }), undefined, `Retry-After: ${locked.retryAfterSeconds}\r\n`);
+        refuse(socket, Reason.tooManyAttempts, `Retry-After: ${locked.retryAfterSeconds}\r\n`);
       },
       (err: unknown) => {
         rt.log.error({ err }, 'signalling attempt limiter failed');
-        deny(503, Reason.storeUnavailable);
+        deny(Reason.storeUnavailable);
       },
     );
   }
@@ -184,13 +187,13 @@ export function createWsGate(rt: Runtime, fallback?: (req: IncomingMessage, res:
   }
 
   function accept(app: AppRuntime, req: IncomingMessage, socket: Duplex, head: Buffer, url: string, clientIp: string): void {
-    if (draining) return respond(socket, 503, JSON.stringify({ error: 'service_unavailable', reason: Reason.originUnavailable }));
+    if (draining) return refuse(socket, Reason.shuttingDown);
     wss.handleUpgrade(req, socket, head, (client) => start(app, req, client, url, clientIp));
   }
 
   /** Opens the origin leg for a relay whose client has something to forward. */
   function openOrigin(app: AppRuntime, req: IncomingMessage, relay: Relay, url: string): void {
-    const fwd = forwardedFor(rt, req);
+    const fwd = forwardedFor(rt.isTrustedProxy, req);
     const headers: Record<string, string> = { 'x-forwarded-for': fwd.forwardedFor, 'x-forwarded-proto': fwd.proto };
     if (fwd.host) headers['x-forwarded-host'] = fwd.host;
     const cookie = originCookie(req.headers.cookie, rt.config.session.cookie.name);
