@@ -260,5 +260,13 @@ export async function openOriginLeg(c: TestWsClient, origin: TestWsOrigin): Prom
   const before = origin.sockets.length;
   c.send(WARM_UP);
   await origin.until(() => origin.sockets.length > before);
-  return origin.sockets.length;
+  const conn = origin.sockets.length;
+  // The origin has the socket; the gate has attached it once a ping gets relayed (before that the
+  // gate answers pings itself).
+  const mark = `warm-${conn}`;
+  while (!origin.pings.some((p) => p.conn === conn && p.data === mark)) {
+    c.ws.ping(mark);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return conn;
 }

@@ -56,6 +56,7 @@ const gc = runInNewContext('gc') as () => void;
 const memory = () => {
   gc();
   const m = process.memoryUsage();
+  if (process.env.SG_MEM_DEBUG) console.log(`# heap ${(m.heapUsed / 1048576).toFixed(1)} MiB, arrayBuffers ${(m.arrayBuffers / 1048576).toFixed(1)} MiB`);
   return { heapAndBuffers: m.heapUsed + m.arrayBuffers, rss: m.rss };
 };
 
