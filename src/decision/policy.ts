@@ -6,6 +6,7 @@ import type { Store } from '../store/store.js';
 import { createJwtCheck } from '../checks/jwt-token.js';
 import { compileCidrs } from '../request/client-ip.js';
 import type { AttemptLimiter } from '../checks/attempt-limiter.js';
+import { streamGrammar, type StreamGrammar } from '../request/stream-path.js';
 
 export type JwtCheck = ReturnType<typeof createJwtCheck>;
 
@@ -30,6 +31,8 @@ export interface AppRuntime {
   config: AppConfig;
   play: RoleRuntime;
   publish: RoleRuntime;
+  /** Its stream file grammar (hlsSegmentFileSuffixFormat), for routeRequest. */
+  grammar: StreamGrammar;
 }
 
 function compileRole(role: Role, policy: PlayPolicy | PublishPolicy, store: Store, attempts: AttemptLimiter | null): RoleRuntime {
@@ -51,7 +54,13 @@ function compileRole(role: Role, policy: PlayPolicy | PublishPolicy, store: Stor
 export function compileApps(config: Config, store: Store, attempts: AttemptLimiter | null = null): Map<string, AppRuntime> {
   const apps = new Map<string, AppRuntime>();
   for (const [name, app] of Object.entries(config.apps)) {
-    apps.set(name, { name, config: app, play: compileRole('play', app.play, store, attempts), publish: compileRole('publish', app.publish, store, attempts) });
+    apps.set(name, {
+      name,
+      config: app,
+      play: compileRole('play', app.play, store, attempts),
+      publish: compileRole('publish', app.publish, store, attempts),
+      grammar: streamGrammar(app.hlsSegmentFileSuffixFormat),
+    });
   }
   return apps;
 }

@@ -33,7 +33,7 @@ export type SessionStartListener = (app: string, grant: Grant, protocol: Playbac
 
 const deny = (status: 401 | 403 | 503, reason: Deny['reason']): Deny => ({ allow: false, status, reason });
 /** A session of a subscriber is tracked this long past its grant, so a slow refresh is not a new viewer. */
-const SESSION_GRACE_MS = 10_000;
+export const SESSION_GRACE_MS = 10_000;
 
 export class PlaybackSessions {
   readonly codec: GrantCodec;
@@ -45,6 +45,8 @@ export class PlaybackSessions {
     private readonly store: Store,
     /** Called once per new session (not on renewals); must not throw or block. */
     private readonly onStart?: SessionStartListener,
+    /** Called on every start and renewal with the new grant (its expiry); must not throw or block. */
+    private readonly onLive?: SessionStartListener,
   ) {
     this.ephemeralKey = config.secrets.length === 0;
     this.codec = createGrantCodec(this.ephemeralKey ? [randomBytes(32).toString('base64url')] : config.secrets);
@@ -133,6 +135,7 @@ export class PlaybackSessions {
     grant = { ...grant, expiresAt };
     const value = this.codec.sign(grant);
     if (!previous) this.onStart?.(app, grant, protocol);
+    this.onLive?.(app, grant, protocol);
     return { allow: true, value, grant, cookie: this.cookieFor(app, value, expiresAt - nowSec) };
   }
 

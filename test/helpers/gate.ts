@@ -16,3 +16,6 @@ export const JWT_SECRET = 'test-jwt-secret-0123456789abcdef-0123456789';
 export const HASH_SECRET = 'test-hash-secret';
 /** App secret for TOTP codes of unregistered subscribers (`apps.<App>.<role>.totp.secret`). */
 export const TOTP_SECRET = 'test-totp-app-secret-0123456789abcdef';
+/** The next secrets of a rotation (`secret: [NEXT, current]`): the first signs, both verify. */
+export const JWT_SECRET_NEXT = 'test-jwt-secret-rotated-fedcba9876543210-0123';
+export const HASH_SECRET_NEXT = 'test-hash-secret-rotated';
