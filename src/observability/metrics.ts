@@ -9,6 +9,7 @@ export interface Metrics {
   storeCalls: Counter<'method'>;
   storeErrors: Counter<'method'>;
   origin: Counter<'status'>;
+  manifestCache: Counter<'result'>;
 }
 
 export function createMetrics(withDefaults = true): Metrics {
@@ -32,5 +33,11 @@ export function createMetrics(withDefaults = true): Metrics {
     storeCalls: new Counter({ name: 'streamgate_store_calls_total', help: 'Store operations by method', labelNames: ['method'], registers: [registry] }),
     storeErrors: new Counter({ name: 'streamgate_store_errors_total', help: 'Store operations that failed', labelNames: ['method'], registers: [registry] }),
     origin: new Counter({ name: 'streamgate_origin_responses_total', help: 'Origin responses by status class', labelNames: ['status'], registers: [registry] }),
+    manifestCache: new Counter({
+      name: 'streamgate_manifest_cache_total',
+      help: 'Manifest requests by how the origin manifest was obtained: hit (shared cache), coalesced (joined a fetch in flight), miss (fetched), bypass (not shareable)',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
   };
 }

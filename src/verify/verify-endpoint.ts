@@ -47,7 +47,8 @@ function verifyRole(rawQuery: string): Role | null | undefined {
 }
 
 export async function handleVerify(rt: Runtime, req: IncomingMessage, res: ServerResponse, rawQuery: string): Promise<void> {
-  const deny = (reason: ReasonCode, headers?: Record<string, string>) => sendReason(res, 'verify', reason, headers);
+  // a proxy can copy the reason header (auth_request_set), not the body
+  const deny = (reason: ReasonCode, headers?: Record<string, string>) => sendReason(res, 'verify', reason, { 'x-streamgate-reason': reason, ...headers });
   if (req.method !== 'GET' && req.method !== 'HEAD') return deny(Reason.methodNotAllowed);
   // Forwarded facts are believed only from configured proxies; anyone else learns nothing.
   if (!rt.isTrustedProxy(peerAddress(req))) return deny(Reason.routeDenied);
