@@ -35,7 +35,10 @@ export interface AppRuntime {
   grammar: StreamGrammar;
 }
 
-function compileRole(role: Role, policy: PlayPolicy | PublishPolicy, store: Store, attempts: AttemptLimiter | null): RoleRuntime {
+/** Gives the JWKS download observer for one URL (dependency health); optional. */
+export type JwksObserver = (url: string) => (ok: boolean, detail?: string) => void;
+
+function compileRole(role: Role, policy: PlayPolicy | PublishPolicy, store: Store, attempts: AttemptLimiter | null, jwks?: JwksObserver): RoleRuntime {
   const tokenFactor = policy.oneTimeToken.enabled || policy.hash.enabled || policy.jwt.enabled;
   const subscriberFactor = policy.totp.enabled;
   const cidrs = 'allowedCIDRs' in policy ? policy.allowedCIDRs : [];
@@ -45,20 +48,20 @@ function compileRole(role: Role, policy: PlayPolicy | PublishPolicy, store: Stor
     tokenFactor,
     subscriberFactor,
     open: !tokenFactor && !subscriberFactor,
-    jwt: policy.jwt.enabled ? createJwtCheck(policy.jwt, store) : null,
+    jwt: policy.jwt.enabled ? createJwtCheck(policy.jwt, store, { onJwksFetch: policy.jwt.jwksUrl ? jwks?.(policy.jwt.jwksUrl) : undefined }) : null,
     allowedIp: cidrs.length ? compileCidrs(cidrs) : null,
     attempts,
   };
 }
 
-export function compileApps(config: Config, store: Store, attempts: AttemptLimiter | null = null): Map<string, AppRuntime> {
+export function compileApps(config: Config, store: Store, attempts: AttemptLimiter | null = null, jwks?: JwksObserver): Map<string, AppRuntime> {
   const apps = new Map<string, AppRuntime>();
   for (const [name, app] of Object.entries(config.apps)) {
     apps.set(name, {
       name,
       config: app,
-      play: compileRole('play', app.play, store, attempts),
-      publish: compileRole('publish', app.publish, store, attempts),
+      play: compileRole('play', app.play, store, attempts, jwks),
+      publish: compileRole('publish', app.publish, store, attempts, jwks),
       grammar: streamGrammar(app.hlsSegmentFileSuffixFormat),
     });
   }

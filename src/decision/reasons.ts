@@ -71,6 +71,17 @@ export const REASONS = {
   body_timeout: { status: 408, definition: U, meaning: 'the request body stopped arriving for origin.requestBodyIdleTimeoutMs' },
   // Locked out after failed attempts (limits.attempts): wait `Retry-After` seconds.
   too_many_attempts: { status: 429, definition: Definition.tooManyAttempts, meaning: 'too many wrong subscriber codes or refused commands from this subscriber or address; a correct code is refused too until `Retry-After`' },
+  // The REST filter, the management API and CORS preflights (HTTP only).
+  rest_jwt_missing: { status: 403, definition: U, meaning: 'the REST filter needs `Authorization: Bearer <JWT>` from this caller' },
+  rest_jwt_invalid: { status: 403, definition: U, meaning: 'the REST JWT does not verify (signature, algorithm, issuer, audience, no `exp`)' },
+  rest_jwt_expired: { status: 403, definition: U, meaning: 'the REST JWT is past its `exp`' },
+  rest_cross_site_requires_jwt: { status: 403, definition: U, meaning: 'a request whose Fetch Metadata says another site (`Sec-Fetch-Site: cross-site`, or `same-site` without `rest.allowSameSite`) needs a valid REST JWT' },
+  rest_origin_requires_jwt: { status: 403, definition: U, meaning: 'a browser request (Origin header) to the REST API needs a JWT, not just an allowed address' },
+  api_not_public: { status: 404, definition: U, meaning: 'the management API is not served on the public listener (`rest.servePublic: false`)' },
+  route_unknown: { status: 404, definition: U, meaning: 'no management API route has this path' },
+  cors_origin_not_allowed: { status: 403, definition: U, meaning: "the preflight's Origin is not in `cors.allowedOrigins`" },
+  cors_method_not_allowed: { status: 403, definition: U, meaning: "the preflight's method is not in `cors.allowedMethods`" },
+  cors_header_not_allowed: { status: 403, definition: U, meaning: "a preflight header is not in `cors.allowedHeaders`" },
   // The gate cannot answer.
   internal_error: { status: 500, definition: Definition.internalError, meaning: 'an unexpected failure in the gate (logged at error with its stack)' },
   origin_unavailable: { status: 502, definition: U, meaning: 'the origin refused the connection or is not configured' },

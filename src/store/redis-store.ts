@@ -18,6 +18,7 @@ import type { Config } from '../config/schema.js';
 import { StoreUnavailableError } from '../errors.js';
 import { blockRole, clampPage, MAX_EVENTS_PER_STREAM } from './memory-store.js';
 import { SCRIPTS, type ScriptCommands } from './redis-scripts.js';
+import { RedisAvailability, redisTarget, type AvailabilityListener } from './redis-availability.js';
 import type {
   BlockType,
   CounterOptions,
@@ -75,6 +76,8 @@ export class RedisStore implements Store {
   private timeouts = 0;
   private lastReresolve = 0;
   private readonly sentinel: boolean;
+  private readonly availability: RedisAvailability;
+  readonly target: string;
 
   constructor(cfg: RedisStoreConfig) {
     this.p = cfg.keyPrefix;
@@ -123,6 +126,8 @@ export class RedisStore implements Store {
     // Without a listener ioredis prints every connection error; the error reaches callers instead.
     client.on('error', (err: unknown) => (this.lastError = err));
     client.on('ready', () => (this.everReady = true));
+    this.availability = new RedisAvailability(client, () => this.closed);
+    this.target = redisTarget(cfg);
     this.firstReady = new Promise((resolve) => client.once('ready', () => resolve()));
     this.client = client as Client;
   }
@@ -425,6 +430,10 @@ export class RedisStore implements Store {
     }
   }
 
+  watchAvailability(listener: AvailabilityListener): void {
+    this.availability.watch(listener);
+  }
+
   // --- internals ------------------------------------------------------------------------
 
   /**
@@ -469,11 +478,13 @@ export class RedisStore implements Store {
     try {
       const out = await Promise.race([this.whenReady().then(() => op(this.client)), deadline]);
       this.timeouts = 0;
+      this.availability.succeeded();
       return out;
     } catch (err) {
       if (isTimeout(err)) this.onTimeout();
-      if (err instanceof StoreUnavailableError) throw err;
-      throw new StoreUnavailableError(`Redis ${what} failed: ${describe(err)}`, { cause: err });
+      const failure = err instanceof StoreUnavailableError ? err : new StoreUnavailableError(`Redis ${what} failed: ${describe(err)}`, { cause: err });
+      this.availability.failed(failure.message);
+      throw failure;
     } finally {
       clearTimeout(timer);
     }
