@@ -73,8 +73,8 @@ export async function decide(ctx: RequestContext, rt: RoleRuntime, deps: DecideD
     let subscriberId: string | undefined;
     let totpPassed = false;
     if (rt.subscriberFactor) {
-      const s = await checkTotpSubscriber(ctx, rt.policy.totp, deps.store);
-      if (!s.ok) return { allow: false, status: s.status, reason: s.reason };
+      const s = await checkTotpSubscriber(ctx, rt.policy.totp, deps.store, rt.attempts);
+      if (!s.ok) return { allow: false, status: s.status, reason: s.reason, retryAfterSeconds: s.retryAfterSeconds };
       totpPassed = true;
       subscriberId = ctx.credentials.subscriberId;
     } else if (ctx.credentials.subscriberId) {

@@ -12,7 +12,7 @@ import { authorize } from '../authorize/authorize.js';
 import { authorizeWhip, whipCredentials, whipLocationRewriter } from './whip.js';
 import { forward, upstreamHeaders, type ForwardRequest } from './forward.js';
 import { serveRewrittenManifest } from '../manifest/manifest-response.js';
-import { sendReason } from './respond.js';
+import { retryAfter, sendReason } from './respond.js';
 import { noteDecision } from '../observability/response-note.js';
 
 /** The canonical request-target: re-encoded path and the raw query. */
@@ -46,7 +46,7 @@ export async function proxyTarget(rt: Runtime, req: IncomingMessage, res: Server
     path: canonical.path,
   });
   noteDecision(res, decision, ctx);
-  if (!decision.allow) return sendReason(res, 'proxy', decision.reason, undefined, target.app.name);
+  if (!decision.allow) return sendReason(res, 'proxy', decision.reason, retryAfter(decision), target.app.name);
   // An authorized media request: its credentials leave the query as origin.stripCredentials says
   // (the same rule for the rewritten manifest below), the grant always.
   if (!grant) return pass(rt, req, res, canonical, { strip: true });

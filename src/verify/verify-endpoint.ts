@@ -16,7 +16,7 @@ import { peerAddress, verifyClientIpOf } from '../request/context.js';
 import type { Role } from '../decision/types.js';
 import { resolveTarget } from '../authorize/target.js';
 import { authorize } from '../authorize/authorize.js';
-import { sendJson, sendReason } from '../proxy/respond.js';
+import { retryAfter, sendJson, sendReason } from '../proxy/respond.js';
 import { authorizeWhip, whipCredentials } from '../proxy/whip.js';
 import { ANY_RESOURCE, issueWhipGrant } from '../session/whip-session.js';
 import { isVerifyTarget, originalRequest } from './original-request.js';
@@ -26,7 +26,8 @@ export { isVerifyTarget };
 
 export async function handleVerify(rt: Runtime, req: IncomingMessage, res: ServerResponse): Promise<void> {
   let realm: string | undefined;
-  const deny = (reason: ReasonCode) => sendReason(res, 'verify', reason, { 'x-streamgate-reason': reason }, realm);
+  // A proxy can copy the reason header (auth_request_set), not the body.
+  const deny = (reason: ReasonCode, headers?: Record<string, string>) => sendReason(res, 'verify', reason, { 'x-streamgate-reason': reason, ...headers }, realm);
   // Forwarded facts are believed only from configured callers; anyone else learns nothing.
   if (!rt.isVerifyCaller(peerAddress(req))) return deny(Reason.routeDenied);
 
@@ -57,7 +58,7 @@ export async function handleVerify(rt: Runtime, req: IncomingMessage, res: Serve
     const credentials = whipCredentials(canonical.rawQuery, rt.config.session.param, req.headers);
     const { ctx, decision } = await authorizeWhip(rt, 'verify', target, credentials, clientIp, method);
     noteDecision(res, decision, ctx);
-    if (!decision.allow) return deny(decision.reason);
+    if (!decision.allow) return deny(decision.reason, retryAfter(decision));
     const streamId = decision.streamId ?? target.streamIds[0] ?? '';
     return allow(res, target.app.name, streamId, 'publish', 'subscriberId' in decision ? decision.subscriberId : undefined, whipGrantHeader(rt, { ...ctx, streamId }, target.whipResource ?? null, method));
   }
@@ -70,7 +71,7 @@ export async function handleVerify(rt: Runtime, req: IncomingMessage, res: Serve
     path: canonical.path,
   });
   noteDecision(res, decision, ctx);
-  if (!decision.allow) return deny(decision.reason);
+  if (!decision.allow) return deny(decision.reason, retryAfter(decision));
   const headers: Record<string, string> = {};
   // Nothing can be rewritten here (nginx serves the body): the grant travels as a cookie
   // (nginx: auth_request_set $c $upstream_http_set_cookie; add_header Set-Cookie $c;) and in a header.
