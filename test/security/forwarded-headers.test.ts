@@ -85,6 +85,9 @@ describe('forwarded headers from an untrusted loopback peer', () => {
     open.push(c);
     c.send({ command: 'publish', streamId: 'cam', token });
     assert.deepEqual(await c.nextJson(), { command: 'error', definition: 'unauthorized_access', streamId: 'cam' });
+    // Play is open: it opens the origin leg, whose forwarding headers are the gate's own.
+    c.send({ command: 'play', streamId: 'cam' });
+    assert.equal((await c.nextJson()).definition, 'play_started');
     assert.equal(wsOrigin.handshakes.at(-1)!.headers['x-forwarded-for'], '127.0.0.1');
     assert.equal(wsOrigin.handshakes.at(-1)!.headers['x-forwarded-proto'], 'http');
   });
