@@ -27,6 +27,8 @@ export const Reason = {
   ipNotAllowed: 'ip_not_allowed',
   streamNotRegistered: 'stream_not_registered',
   sessionRevoked: 'session_revoked',
+  /** The store lost its data (generation marker changed): sessions minted before cannot be trusted. */
+  storeDataLost: 'store_data_lost',
   methodNotAllowed: 'method_not_allowed',
   routeDenied: 'route_denied',
   // infrastructure (5xx)

@@ -9,6 +9,7 @@ import { compileCidrs } from './request/client-ip.js';
 import { createOriginPool } from './proxy/forward.js';
 import { instrumentStore } from './store/instrumented-store.js';
 import { PlaybackSessions } from './session/playback-sessions.js';
+import { RevocationCache } from './session/revocation-cache.js';
 import { recordConnectionEvent } from './api/connection-events.js';
 import type { StreamRegistry } from './checks/registered-stream.js';
 import { createRegistries } from './checks/origin-registry.js';
@@ -24,20 +25,30 @@ export interface Runtime {
   isTrustedProxy: (ip: string) => boolean;
   isPanelClient: (ip: string) => boolean;
   sessions: PlaybackSessions;
+  /** Revocation epochs in memory, kept current by push (started here, closed with the gate). */
+  revocations: RevocationCache;
   /** Per app, when `publish.registry: origin`: where "registered stream" is asked (else the store). */
   registries: Map<string, StreamRegistry>;
 }
 
 export function createRuntime(config: Config, deps: { store: Store; log: Logger; metrics: Metrics }): Runtime {
   const store = instrumentStore(deps.store, deps.metrics);
+  // Background sync talks to the raw store: streamgate_store_calls_total counts request-path calls.
+  const revocations = new RevocationCache(deps.store, {
+    resyncMs: config.session.resyncSeconds * 1000,
+    log: deps.log,
+    onDataLoss: () => deps.metrics.storeDataLoss.inc(),
+  });
+  revocations.start();
   // Every new playback session is a `connected` event for the management API's statistics.
-  const sessions = new PlaybackSessions(config.session, store, (app, grant, protocol) => {
+  const sessions = new PlaybackSessions(config.session, store, revocations, (app, grant, protocol) => {
     void recordConnectionEvent({ store, log: deps.log }, app, { streamId: grant.streamId, subscriberId: grant.subscriberId, type: grant.role, eventType: 'connected', eventProtocol: protocol });
   });
   const pool = config.origin.url ? createOriginPool({ ...config.origin, url: config.origin.url }) : null;
   if (sessions.ephemeralKey) deps.log.warn('session.secrets is empty: playback grants are signed with a random key and verify on this replica only');
   return {
     sessions,
+    revocations,
     config,
     apps: compileApps(config, store),
     store,

@@ -79,6 +79,7 @@ export async function startGate(config: Config, opts: StartOptions = {}): Promis
         await new Promise<void>((resolve) => adminServer.close(() => resolve()));
       }
       await runtime.pool?.close().catch(() => undefined);
+      runtime.revocations.close();
       await store.close().catch(() => undefined);
       log.info('streamgate stopped');
     })());

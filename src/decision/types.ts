@@ -61,6 +61,13 @@ export interface Allow {
    * not for the parser's first reading of an ambiguous file name.
    */
   streamId?: string | undefined;
+  /**
+   * The playback session a single-use credential opened (an opaque seed from PlaybackSessions):
+   * minted into the grant on first use, and handed back when the same client re-presents it.
+   */
+  seed?: string | undefined;
+  /** true: the credential was spent before by this client; this request continues its session. */
+  resumed?: boolean | undefined;
 }
 
 export interface Deny {
@@ -80,5 +87,8 @@ export type CheckResult =
       subscriberId?: string | undefined;
       /** The stream the credential names (one of ctx.streamIds), when it names one. */
       streamId?: string | undefined;
+      /** See Allow.seed / Allow.resumed. */
+      seed?: string | undefined;
+      resumed?: boolean | undefined;
     }
   | { ok: false; status: 401 | 403 | 503; reason: ReasonCode };

@@ -9,11 +9,11 @@ import { readCredentials, stripCredentials } from '../request/credentials.js';
 import { buildContext, clientIpOf, forwardedFor, roleForMethod } from '../request/context.js';
 import { decide } from '../decision/decide.js';
 import { recordDecision } from '../decision/record.js';
-import type { Allow, FileKind, RequestContext, Role } from '../decision/types.js';
+import type { FileKind, RequestContext, Role } from '../decision/types.js';
 import type { AppRuntime } from '../decision/policy.js';
 import { forward, upstreamHeaders, type ForwardRequest } from './forward.js';
 import { serveRewrittenManifest } from './manifest-response.js';
-import { protocolOf } from '../session/playback-sessions.js';
+import { protocolOf, type IssuedGrant } from '../session/playback-sessions.js';
 import { sendDeny } from './respond.js';
 import { handleVerify } from '../verify/verify-endpoint.js';
 import { answerPreflight, bindCors } from './cors.js';
@@ -101,19 +101,21 @@ async function gated(
 ): Promise<void> {
   const startedAt = performance.now();
   const credentials = readCredentials(canonical.rawQuery, rt.config.session.param);
-  credentials.grant = rt.sessions.presentedGrant(credentials, kind, req.headers.cookie);
+  credentials.grant = rt.sessions.presentedGrant(credentials, kind, req.headers.cookie, streamIds);
   const ctx = buildContext({ app: app.name, streamIds, role, kind, clientIp: clientIpOf(rt, req), credentials, method: req.method ?? 'GET' });
   const decision = await decide(ctx, app[role], { store: rt.store, sessions: rt.sessions, registry: rt.registries.get(app.name) });
-  recordDecision(rt, 'proxy', ctx, decision, startedAt);
-  if (!decision.allow) return sendDeny(res, decision.status, decision.reason);
-  return allowed(rt, app, req, res, canonical, ctx, decision);
+  // Manifests and whole files open (or renew) a playback session: its refusal (viewer limit, store
+  // down, revoked) is the request's decision, logged and counted as a denial.
+  const issued = decision.allow && rt.sessions.opensSession(ctx, req.method ?? 'GET', app.play.open) ? await rt.sessions.issue(ctx, decision, app.name, protocolOf(canonical.path, ctx.kind)) : null;
+  const final = issued && !issued.allow ? issued : decision;
+  recordDecision(rt, 'proxy', ctx, final, startedAt);
+  if (!final.allow) return sendDeny(res, final.status, final.reason);
+  return allowed(rt, req, res, canonical, ctx, issued?.allow ? issued : null);
 }
 
-/** Manifests and whole files open (or renew) a playback session; segments just pass. */
-async function allowed(rt: Runtime, app: AppRuntime, req: IncomingMessage, res: ServerResponse, canonical: { path: string; rawQuery: string }, ctx: RequestContext, d: Allow): Promise<void> {
-  if (!rt.sessions.opensSession(ctx, req.method ?? 'GET', app.play.open)) return pass(rt, req, res, canonical.path, canonical.rawQuery, { strip: rt.config.origin.stripCredentials });
-  const issued = await rt.sessions.issue(ctx, d, app.name, protocolOf(canonical.path, ctx.kind));
-  if (!issued.allow) return sendDeny(res, issued.status, issued.reason);
+/** Segments just pass; manifests come back rewritten with the grant, whole files with its cookie. */
+async function allowed(rt: Runtime, req: IncomingMessage, res: ServerResponse, canonical: { path: string; rawQuery: string }, ctx: RequestContext, issued: IssuedGrant | null): Promise<void> {
+  if (!issued) return pass(rt, req, res, canonical.path, canonical.rawQuery, { strip: rt.config.origin.stripCredentials });
   const extraHeaders: Record<string, string | string[]> = {};
   if (issued.cookie) extraHeaders['set-cookie'] = issued.cookie;
   if (ctx.kind === 'file') return pass(rt, req, res, canonical.path, canonical.rawQuery, { strip: rt.config.origin.stripCredentials, extraHeaders });

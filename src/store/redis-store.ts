@@ -6,10 +6,14 @@
 //   {P:app:t:tokenId}         a token, looked up by id alone (the probe may name the wrong stream)
 //   {P:app/stream}:tokens     ZSET tokenId by expireDate: list and revoke (pipelined single-key ops)
 //   P:once:key, P:shared:key  replay guard and shared cache, one slot each
+//   P:claim:key               re-presentable claims (client + seed), one slot each
+//   P:generation              the generation marker (no TTL): missing or changed = data lost
+//   channel P:epochs          every epoch bump is published here (see redis-scripts.ts)
 //
 // Failure model: no offline queue, a commandTimeout, few retries and a capped reconnect backoff, so
 // while Redis is down every call rejects fast with StoreUnavailableError (callers fail closed) and
 // the same instance recovers on its own when Redis is back. No raw ioredis error escapes.
+import { randomBytes } from 'node:crypto';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { Config } from '../config/schema.js';
 import { StoreUnavailableError } from '../errors.js';
@@ -21,7 +25,9 @@ import type {
   ConsumeOutcome,
   ConsumeProbe,
   ConsumeResult,
+  Claim,
   Epochs,
+  EpochValue,
   OneTimeToken,
   RegisteredStream,
   Store,
@@ -49,6 +55,19 @@ function enc(s: string): string {
     return `%%${hex(s)}`;
   }
 }
+/** Inverse of enc(); null for text enc() never produces. */
+function dec(s: string): string | null {
+  try {
+    return s.startsWith('%%') ? Buffer.from(s.slice(2), 'hex').toString('utf8') : decodeURIComponent(s);
+  } catch {
+    return null;
+  }
+}
+const unhex = (h: string): string | null => (/^(?:[0-9a-f]{2})*$/.test(h) ? Buffer.from(h, 'hex').toString('utf8') : null);
+/** Escapes Redis glob metacharacters (SCAN MATCH). */
+const globEscape = (s: string): string => s.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
+const reEscape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const SCAN_COUNT = 1000;
 
 export class RedisStore implements Store {
   readonly kind = 'redis' as const;
@@ -59,9 +78,12 @@ export class RedisStore implements Store {
   private closed = false;
   private lastError: unknown;
   private readonly firstReady: Promise<void>;
+  private readonly channel: string;
+  private readonly watchers = new Set<() => void>();
 
   constructor(cfg: RedisStoreConfig) {
     this.p = cfg.keyPrefix;
+    this.channel = `${cfg.keyPrefix}:epochs`;
     this.timeoutMs = cfg.commandTimeoutMs;
     const auth = cfg.password !== undefined ? { password: cfg.password } : {};
     const conn: RedisOptions = {
@@ -113,6 +135,21 @@ export class RedisStore implements Store {
   private subEpochPrefix(app: string, streamId: string): string {
     return `${this.stream(app, streamId)}:ep:`;
   }
+  /** Published message: `enc(app)/enc(stream)|hex(subscriber) or empty|epoch` (scripts append the rest). */
+  private bumpPrefix(app: string, streamId: string, subscriberId?: string): string {
+    return subscriberId === undefined ? `${enc(app)}/${enc(streamId)}||` : `${enc(app)}/${enc(streamId)}|${hex(subscriberId)}|`;
+  }
+  private parseBump(message: string): EpochValue | null {
+    const [where, subHex, epochText] = message.split('|');
+    const slash = where?.indexOf('/') ?? -1;
+    if (where === undefined || slash < 0 || subHex === undefined || epochText === undefined) return null;
+    const app = dec(where.slice(0, slash));
+    const streamId = dec(where.slice(slash + 1));
+    const sub = subHex === '' ? undefined : unhex(subHex);
+    const epoch = Number(epochText);
+    if (app === null || streamId === null || sub === null || !Number.isSafeInteger(epoch)) return null;
+    return sub === undefined ? { app, streamId, epoch } : { app, streamId, subscriberId: sub, epoch };
+  }
 
   // --- one-time tokens -------------------------------------------------------------------
 
@@ -131,17 +168,16 @@ export class RedisStore implements Store {
   }
 
   async consumeToken(app: string, probe: ConsumeProbe, nowMs: number, consume: boolean): Promise<ConsumeResult> {
+    const pairs: string[] = [];
+    for (const id of probe.streamIds) pairs.push(id, probe.seeds?.[id] ?? '');
     const res = (await this.run('consumeToken', (c) =>
-      c.sgConsumeToken(this.tokenKey(app, probe.tokenId), nowMs, consume ? '1' : '0', probe.type, probe.roomId ?? '', ...probe.streamIds),
-    )) as [ConsumeOutcome, string?];
-    const [outcome, json] = res;
-    if (outcome !== 'ok' || json === undefined) return { outcome };
+      c.sgConsumeToken(this.tokenKey(app, probe.tokenId), nowMs, consume ? '1' : '0', probe.type, probe.roomId ?? '', probe.client ?? '', ...pairs),
+    )) as [ConsumeOutcome, string?, string?];
+    const [outcome, json, seed] = res;
+    if ((outcome !== 'ok' && outcome !== 'resumed') || json === undefined) return { outcome };
+    // The tombstone stays in the stream's index (revokeTokens deletes it; lists skip it).
     const token = JSON.parse(json) as OneTimeToken;
-    if (consume && !probe.roomId) {
-      // The index lives in the stream's slot, so it cannot be in the script; lists skip stale ids.
-      this.client.zrem(`${this.stream(app, token.streamId)}:tokens`, token.tokenId).catch(() => {});
-    }
-    return { outcome, token };
+    return outcome === 'resumed' ? { outcome, token, seed: seed ?? '' } : { outcome, token };
   }
 
   async listTokens(app: string, streamId: string, offset: number, size: number): Promise<OneTimeToken[]> {
@@ -159,7 +195,8 @@ export class RedisStore implements Store {
           const found = (await Promise.all(ids.map((id) => c.sgReadToken(this.tokenKey(app, id), streamId)))) as (string | null)[];
           const stale = ids.filter((_, i) => found[i] === null);
           if (stale.length === 0 || attempt >= 4) {
-            return found.filter((j): j is string => j !== null).map((j) => JSON.parse(j) as OneTimeToken);
+            // '' is a tombstone: indexed, not listed
+            return found.filter((j): j is string => j !== null && j !== '').map((j) => JSON.parse(j) as OneTimeToken);
           }
           await c.zrem(idx, ...stale);
         }
@@ -178,7 +215,7 @@ export class RedisStore implements Store {
         const deleted = (await Promise.all(ids.map((id) => c.sgRevokeToken(this.tokenKey(app, id), streamId)))) as number[];
         for (let i = 0; i < ids.length; i += ZREM_CHUNK) await c.zrem(`${s}:tokens`, ...ids.slice(i, i + ZREM_CHUNK));
         // Bump after deleting: a playback minted from a token consumed before this point is revoked.
-        await c.sgBumpEpoch(`${s}:ep`, EPOCH_TTL_MS);
+        await c.sgBumpEpoch(`${s}:ep`, EPOCH_TTL_MS, this.channel, this.bumpPrefix(app, streamId));
         return deleted.reduce((a, b) => a + b, 0);
       },
       4,
@@ -214,13 +251,17 @@ export class RedisStore implements Store {
 
   async deleteSubscriber(app: string, streamId: string, subscriberId: string): Promise<boolean> {
     const epoch = this.subEpochPrefix(app, streamId) + hex(subscriberId);
-    const n = await this.run('deleteSubscriber', (c) => c.sgDeleteSubscriber(...this.subKeys(app, streamId), epoch, subscriberId, EPOCH_TTL_MS));
+    const n = await this.run('deleteSubscriber', (c) =>
+      c.sgDeleteSubscriber(...this.subKeys(app, streamId), epoch, subscriberId, EPOCH_TTL_MS, this.channel, this.bumpPrefix(app, streamId, subscriberId)),
+    );
     return n === 1;
   }
 
   async deleteSubscribers(app: string, streamId: string): Promise<number> {
     const prefix = this.subEpochPrefix(app, streamId);
-    return (await this.run('deleteSubscribers', (c) => c.sgDeleteSubscribers(...this.subKeys(app, streamId), prefix, EPOCH_TTL_MS))) as number;
+    return (await this.run('deleteSubscribers', (c) =>
+      c.sgDeleteSubscribers(...this.subKeys(app, streamId), prefix, EPOCH_TTL_MS, this.channel, `${enc(app)}/${enc(streamId)}|`),
+    )) as number;
   }
 
   async blockSubscriber(app: string, streamId: string, subscriberId: string, type: BlockType, untilMs: number): Promise<void> {
@@ -229,7 +270,7 @@ export class RedisStore implements Store {
     const block = JSON.stringify({ blockedType: unblock ? null : type, blockedUntilUnitTimeStampMs: unblock ? 0 : untilMs });
     const epoch = this.subEpochPrefix(app, streamId) + hex(subscriberId);
     await this.run('blockSubscriber', (c) =>
-      c.sgBlockSubscriber(...this.subKeys(app, streamId), epoch, subscriberId, JSON.stringify(created), block, EPOCH_TTL_MS),
+      c.sgBlockSubscriber(...this.subKeys(app, streamId), epoch, subscriberId, JSON.stringify(created), block, EPOCH_TTL_MS, this.channel, this.bumpPrefix(app, streamId, subscriberId)),
     );
   }
 
@@ -244,6 +285,69 @@ export class RedisStore implements Store {
     const subKey = this.subEpochPrefix(app, streamId) + hex(subscriberId);
     const [s, u] = await this.run('getEpochs', (c) => c.mget(streamKey, subKey));
     return { stream: Number(s ?? 0), subscriber: Number(u ?? 0) };
+  }
+
+  async listEpochs(): Promise<EpochValue[]> {
+    const match = `{${globEscape(this.p)}:*}:ep*`;
+    const keyShape = new RegExp(`^\\{${reEscape(this.p)}:([^/{}]*)/([^/{}]*)\\}:ep(?::([0-9a-f]*))?$`);
+    return this.run(
+      'listEpochs',
+      async () => {
+        const out: EpochValue[] = [];
+        // Cluster: every master holds its own slots; SCAN each. Keys from one node's SCAN live on it.
+        const nodes: Redis[] = this.client instanceof Cluster ? this.client.nodes('master') : [this.client as Redis];
+        for (const node of nodes) {
+          let cursor = '0';
+          do {
+            const [next, keys] = await node.scan(cursor, 'MATCH', match, 'COUNT', SCAN_COUNT);
+            cursor = next;
+            const parsed = keys.map((key) => ({ key, m: keyShape.exec(key) })).filter((x) => x.m !== null);
+            if (parsed.length === 0) continue;
+            const values = await Promise.all(parsed.map((x) => node.get(x.key)));
+            parsed.forEach(({ m }, i) => {
+              const app = dec(m![1]!);
+              const streamId = dec(m![2]!);
+              const sub = m![3] === undefined ? undefined : unhex(m![3]);
+              const epoch = Number(values[i] ?? 0);
+              if (app === null || streamId === null || sub === null || !(epoch > 0)) return;
+              out.push(sub === undefined ? { app, streamId, epoch } : { app, streamId, subscriberId: sub, epoch });
+            });
+          } while (cursor !== '0');
+        }
+        return out;
+      },
+      // One SCAN page and one GET batch per round; bounded so a huge keyspace cannot hang a resync.
+      64,
+    );
+  }
+
+  watchEpochs(onBump: (e: EpochValue) => void, onSync: () => void): () => void {
+    if (this.closed) return () => {};
+    // A connection of its own: a subscribed connection can run no other command.
+    const sub = this.client.duplicate() as Redis | Cluster;
+    sub.on('error', () => {}); // reconnects on its own; the cache's heartbeat notices an outage
+    sub.on('message', (channel: string, message: string) => {
+      if (channel !== this.channel) return;
+      const e = this.parseBump(message);
+      if (e) onBump(e);
+    });
+    // Subscribe on every (re)connection and resync after it: bumps published meanwhile are lost.
+    sub.on('ready', () => {
+      sub.subscribe(this.channel).then(onSync, () => {});
+    });
+    let stopped = false;
+    const stop = () => {
+      if (stopped) return;
+      stopped = true;
+      this.watchers.delete(stop);
+      sub.disconnect();
+    };
+    this.watchers.add(stop);
+    return stop;
+  }
+
+  async generation(): Promise<string> {
+    return (await this.run('generation', (c) => c.sgGeneration(`${this.p}:generation`, randomBytes(9).toString('base64url')))) as string;
   }
 
   async touchSession(app: string, streamId: string, subscriberId: string, sessionId: string, ttlMs: number, limit: number, nowMs: number): Promise<boolean> {
@@ -264,6 +368,17 @@ export class RedisStore implements Store {
     const ttl = Math.max(1, Math.ceil(ttlMs));
     const r = await this.run('markOnce', (c) => c.set(`${this.p}:once:${enc(key)}`, '1', 'PX', ttl, 'NX'));
     return r === 'OK';
+  }
+
+  async claimOnce(key: string, client: string, seed: string, ttlMs: number): Promise<Claim> {
+    const ttl = Math.max(1, Math.ceil(ttlMs));
+    const r = (await this.run('claimOnce', (c) => c.sgClaimOnce(`${this.p}:claim:${enc(key)}`, client, seed, ttl))) as [number, string?, string?];
+    return r[0] === 1 ? { first: true } : { first: false, client: r[1] ?? '', seed: r[2] ?? '' };
+  }
+
+  async peekClaim(key: string): Promise<{ client: string; seed: string } | null> {
+    const [client, seed] = await this.run('peekClaim', (c) => c.hmget(`${this.p}:claim:${enc(key)}`, 'c', 'z'));
+    return client === null || client === undefined ? null : { client, seed: seed ?? '' };
   }
 
   // --- stream registry --------------------------------------------------------------------
@@ -319,6 +434,7 @@ export class RedisStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const stop of [...this.watchers]) stop();
     let timer: NodeJS.Timeout | undefined;
     let quit = false;
     try {

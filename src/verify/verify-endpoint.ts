@@ -103,21 +103,22 @@ export async function handleVerify(rt: Runtime, req: IncomingMessage, res: Serve
   const startedAt = performance.now();
   const credentials = readCredentials(canonical.rawQuery, rt.config.session.param);
   // nginx passes the client's Cookie header on the subrequest: the grant cookie opens segments.
-  credentials.grant = rt.sessions.presentedGrant(credentials, kind, req.headers.cookie);
+  credentials.grant = rt.sessions.presentedGrant(credentials, kind, req.headers.cookie, streamIds);
   const ctx = buildContext({ app: app.name, streamIds, role, kind, clientIp: clientIpOf(rt, req), credentials, method });
   const decision = await decide(ctx, app[role], { store: rt.store, sessions: rt.sessions, registry: rt.registries.get(app.name) });
-  recordDecision(rt, 'verify', ctx, decision, startedAt);
-  if (!decision.allow) return deny(decision.status, decision.reason);
   const headers: Record<string, string> = {};
   // Nothing can be rewritten here (nginx serves the body): the grant travels as a cookie
   // (nginx: auth_request_set $c $upstream_http_set_cookie; add_header Set-Cookie $c;) and in a header.
-  if (rt.sessions.opensSession(ctx, method, app.play.open)) {
-    const issued = await rt.sessions.issue(ctx, decision, app.name, protocolOf(canonical.path, kind));
-    if (!issued.allow) return deny(issued.status, issued.reason);
+  // A refused session (viewer limit, store down, revoked) is the request's decision.
+  const issued = decision.allow && rt.sessions.opensSession(ctx, method, app.play.open) ? await rt.sessions.issue(ctx, decision, app.name, protocolOf(canonical.path, kind)) : null;
+  const final = issued && !issued.allow ? issued : decision;
+  recordDecision(rt, 'verify', ctx, final, startedAt);
+  if (!final.allow) return deny(final.status, final.reason);
+  if (issued?.allow) {
     if (issued.cookie) headers['set-cookie'] = issued.cookie;
     headers['x-streamgate-grant'] = issued.value;
   }
-  return allow(res, app.name, decision.streamId ?? ctx.streamId, role, decision.subscriberId, headers);
+  return allow(res, app.name, final.streamId ?? ctx.streamId, role, final.subscriberId, headers);
 }
 
 function allow(res: ServerResponse, app: string, streamId: string, role: Role, subscriberId?: string, extra: Record<string, string> = {}): void {
