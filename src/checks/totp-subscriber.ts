@@ -136,7 +136,7 @@ export async function checkTotpSubscriber(ctx: RequestContext, policy: TotpPolic
         const seed = (await reuse.seeds())?.[streamId] ?? '';
         const claim = await store.claimOnce(claimKey, reuse.client, seed, Math.max(replayTtlMs, reuse.ttlMs));
         if (claim.first) return { ok: true, subscriberId, seed: seed || undefined };
-        if (claim.client === reuse.client) return { ok: true, subscriberId, resumed: true, seed: claim.seed || undefined };
+        if (claim.client === reuse.client) return { ok: true, subscriberId, resumed: true, mayRestart: !policy.preventReplay, seed: claim.seed || undefined };
         if (policy.preventReplay) return { ok: false, status: 401, reason: Reason.subscriberCodeReplayed };
         return { ok: true, subscriberId }; // a shared code without a replay guard: a session of its own
       }

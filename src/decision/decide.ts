@@ -94,6 +94,7 @@ export async function decide(ctx: RequestContext, rt: RoleRuntime, deps: DecideD
     let totpPassed = false;
     let seed: string | undefined;
     let resumed: boolean | undefined;
+    let mayRestart: boolean | undefined;
     if (rt.subscriberFactor) {
       const s = await checkTotpSubscriber(ctx, rt.policy.totp, deps.store, reuse);
       if (!s.ok) return { allow: false, status: s.status, reason: s.reason };
@@ -101,6 +102,7 @@ export async function decide(ctx: RequestContext, rt: RoleRuntime, deps: DecideD
       subscriberId = ctx.credentials.subscriberId;
       seed = s.seed;
       resumed = s.resumed;
+      mayRestart = s.mayRestart;
     } else if (ctx.credentials.subscriberId) {
       const b = await checkSubscriberNotBlocked(ctx, deps.store);
       if (!b.ok) return { allow: false, status: b.status, reason: b.reason };
@@ -119,10 +121,11 @@ export async function decide(ctx: RequestContext, rt: RoleRuntime, deps: DecideD
       if (t.seed !== undefined || t.resumed) {
         seed = t.seed;
         resumed = t.resumed;
+        mayRestart = undefined;
       }
     }
     if (totpPassed) factors.push('totp');
-    return { allow: true, via: factors[0] ?? 'open', factors, subscriberId, expiresAt, streamId, seed, resumed };
+    return { allow: true, via: factors[0] ?? 'open', factors, subscriberId, expiresAt, streamId, seed, resumed, mayRestart };
   } catch (err) {
     if (err instanceof StoreUnavailableError) return { allow: false, status: 503, reason: Reason.storeUnavailable };
     throw err;

@@ -68,6 +68,11 @@ export interface Allow {
   seed?: string | undefined;
   /** true: the credential was spent before by this client; this request continues its session. */
   resumed?: boolean | undefined;
+  /**
+   * With `resumed`: the credential is valid on its own right now (a TOTP code inside its window),
+   * so when the session it opened was revoked meanwhile, a new session may start instead.
+   */
+  mayRestart?: boolean | undefined;
 }
 
 export interface Deny {
@@ -87,8 +92,9 @@ export type CheckResult =
       subscriberId?: string | undefined;
       /** The stream the credential names (one of ctx.streamIds), when it names one. */
       streamId?: string | undefined;
-      /** See Allow.seed / Allow.resumed. */
+      /** See Allow.seed / Allow.resumed / Allow.mayRestart. */
       seed?: string | undefined;
       resumed?: boolean | undefined;
+      mayRestart?: boolean | undefined;
     }
   | { ok: false; status: 401 | 403 | 503; reason: ReasonCode };

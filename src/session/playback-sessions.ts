@@ -180,14 +180,15 @@ export class PlaybackSessions {
     try {
       if (previous) {
         grant = { ...previous.grant, issuedAt: nowSec, clientIp: this.config.bindClientIp ? ctx.clientIp : undefined };
-      } else if (decision.resumed && seed) {
+      } else if (decision.resumed && seed && !(await this.restarts(decision, seed, app, streamId, subscriberId))) {
         // The client that spent a single-use credential presents it again: the same session.
         const r = this.revoked(seed, await this.current(app, streamId, subscriberId));
         if (r) return r;
         if (subscriberId) this.keepAlive(ctx, streamId, subscriberId, seed.sessionId);
         grant = this.newGrant(ctx, decision, app, streamId, subscriberId, seed);
       } else {
-        const base = seed ?? { sessionId: newSessionId(), startedAt: nowSec, ...(await this.current(app, streamId, subscriberId)) };
+        const fresh = decision.resumed ? null : seed;
+        const base = fresh ?? { sessionId: newSessionId(), startedAt: nowSec, ...(await this.current(app, streamId, subscriberId)) };
         // Ant Media's concurrentConnectionsLimit applies to registered subscribers.
         const subscriber = subscriberId ? await this.store.getSubscriber(app, streamId, subscriberId) : null;
         if (subscriber && subscriberId) {
@@ -208,6 +209,11 @@ export class PlaybackSessions {
     const value = this.codec.sign(grant);
     if (started) this.onStart?.(app, grant, protocol);
     return { allow: true, value, grant, cookie: this.cookieFor(app, grant.streamId, value, expiresAt - nowSec) };
+  }
+
+  /** A re-presented credential that is valid on its own starts over when its session was revoked. */
+  private async restarts(decision: Allow, seed: SessionSeed, app: string, streamId: string, subscriberId: string | undefined): Promise<boolean> {
+    return decision.mayRestart === true && this.revoked(seed, await this.current(app, streamId, subscriberId)) !== null;
   }
 
   private newGrant(ctx: RequestContext, decision: Allow, app: string, streamId: string, subscriberId: string | undefined, s: Omit<SessionSeed, 'startedAt'> & { startedAt: number }): Grant {

@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { request } from 'undici';
 import { startTestOrigin, type TestOrigin } from '../helpers/origin.js';
+import { fetchUrl, fromAddress } from '../helpers/player.js';
 import { startTestGate } from '../helpers/gate.js';
 import type { RunningGate } from '../../src/server.js';
 
@@ -78,7 +79,8 @@ describe('CLI against a running gate', () => {
       assert.equal(t.streamId, 'stream1');
       assert.equal(t.type, 'play');
       assert.equal((await status(`${gate.url}/TokApp/streams/stream1.m3u8?token=${t.tokenId}`)).status, 200);
-      assert.equal((await status(`${gate.url}/TokApp/streams/stream1.m3u8?token=${t.tokenId}`)).reason, 'token_used');
+      const replay = await fetchUrl(`${gate.url}/TokApp/streams/stream1.m3u8?token=${t.tokenId}`, {}, fromAddress('127.0.0.2'));
+      assert.equal(JSON.parse(replay.text).reason, 'token_used');
       const past = await cli('token', 'create', '--config', file, '--app', 'TokApp', '--stream', 'stream1', '--expire-date', String(Date.now()));
       assert.equal(past.code, 1);
       assert.match(past.stderr, /milliseconds/);
