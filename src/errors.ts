@@ -2,47 +2,23 @@
 // (for metrics, logs and clients) and a human sentence. Reasons are the wire contract of the
 // deny responses: `{"error":"unauthorized","reason":"token_expired"}`.
 
-/** Stable reason codes for deny decisions. Never rename one: clients and dashboards key on them. */
-export const Reason = {
-  // malformed request (400)
-  uriTooLong: 'uri_too_long',
-  pathInvalid: 'path_invalid',
-  streamUnrecognized: 'stream_unrecognized',
-  // credentials (401)
-  tokenMissing: 'token_missing',
-  tokenInvalid: 'token_invalid',
-  tokenExpired: 'token_expired',
-  tokenNotYetValid: 'token_not_yet_valid',
-  tokenWrongStream: 'token_wrong_stream',
-  tokenWrongRole: 'token_wrong_role',
-  tokenUsed: 'token_used',
-  subscriberMissing: 'subscriber_missing',
-  subscriberCodeInvalid: 'subscriber_code_invalid',
-  subscriberCodeReplayed: 'subscriber_code_replayed',
-  grantInvalid: 'grant_invalid',
-  grantExpired: 'grant_expired',
-  // policy (403)
-  subscriberBlocked: 'subscriber_blocked',
-  viewerLimit: 'viewer_limit',
-  ipNotAllowed: 'ip_not_allowed',
-  streamNotRegistered: 'stream_not_registered',
-  sessionRevoked: 'session_revoked',
-  /** The store lost its data (generation marker changed): sessions minted before cannot be trusted. */
-  storeDataLost: 'store_data_lost',
-  methodNotAllowed: 'method_not_allowed',
-  routeDenied: 'route_denied',
-  // infrastructure (5xx)
-  storeUnavailable: 'store_unavailable',
-  originUnavailable: 'origin_unavailable',
-  originTimeout: 'origin_timeout',
-  manifestTooLarge: 'manifest_too_large',
-  appNotFound: 'app_not_found',
+// The reason codes, their statuses and WebSocket definitions live in one table (decision/reasons.ts).
+export { Reason, REASONS, type ReasonCode } from './decision/reasons.js';
+import type { ReasonCode } from './decision/reasons.js';
+
+/** Stable `code`s of the error family: log lines and tests key on them. Never rename one. */
+export const ErrorCode = {
+  storeUnavailable: 'SG_ERR_STORE_UNAVAILABLE',
+  config: 'SG_ERR_CONFIG',
+  badRequest: 'SG_ERR_BAD_REQUEST',
+  manifestTooLarge: 'SG_ERR_TOO_LARGE',
+  usage: 'SG_ERR_USAGE',
 } as const;
-export type ReasonCode = (typeof Reason)[keyof typeof Reason];
+export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 export class StreamgateError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  readonly code: ErrorCodeValue;
+  constructor(code: ErrorCodeValue, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;
@@ -52,7 +28,7 @@ export class StreamgateError extends Error {
 /** The store (Redis) could not answer: decisions that need it fail closed with 503. */
 export class StoreUnavailableError extends StreamgateError {
   constructor(message = 'the token store is unreachable', options?: { cause?: unknown }) {
-    super('SG_ERR_STORE_UNAVAILABLE', message, options);
+    super(ErrorCode.storeUnavailable, message, options);
   }
 }
 
@@ -66,7 +42,7 @@ export class ConfigError extends StreamgateError {
   readonly issues: ConfigIssue[];
   constructor(issues: ConfigIssue[]) {
     super(
-      'SG_ERR_CONFIG',
+      ErrorCode.config,
       `invalid configuration:\n${issues.map((i) => `  ${i.path || '(root)'}: ${i.message}`).join('\n')}`,
     );
     this.issues = issues;
@@ -77,7 +53,23 @@ export class ConfigError extends StreamgateError {
 export class BadRequestError extends StreamgateError {
   readonly reason: ReasonCode;
   constructor(reason: ReasonCode, message: string) {
-    super('SG_ERR_BAD_REQUEST', message);
+    super(ErrorCode.badRequest, message);
     this.reason = reason;
+  }
+}
+
+/** An origin response that must be buffered (a manifest to rewrite) is larger than the configured cap. */
+export class ManifestTooLargeError extends StreamgateError {
+  readonly maxBytes: number;
+  constructor(maxBytes: number) {
+    super(ErrorCode.manifestTooLarge, `manifest larger than ${maxBytes} bytes`);
+    this.maxBytes = maxBytes;
+  }
+}
+
+/** A command line that cannot be run as written (missing or malformed argument). */
+export class UsageError extends StreamgateError {
+  constructor(message: string) {
+    super(ErrorCode.usage, message);
   }
 }

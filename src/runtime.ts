@@ -13,6 +13,8 @@ import { RevocationCache } from './session/revocation-cache.js';
 import { recordConnectionEvent } from './api/connection-events.js';
 import type { StreamRegistry } from './checks/registered-stream.js';
 import { createRegistries } from './checks/origin-registry.js';
+import { compileCors, type CompiledCors } from './proxy/cors.js';
+import { compileRestFilter, type CompiledRestFilter } from './api/rest-filter.js';
 
 export interface Runtime {
   config: Config;
@@ -29,6 +31,9 @@ export interface Runtime {
   revocations: RevocationCache;
   /** Per app, when `publish.registry: origin`: where "registered stream" is asked (else the store). */
   registries: Map<string, StreamRegistry>;
+  /** Per app, compiled at start: CORS policy and REST filter (JWT key resolver, CIDRs). */
+  cors: Map<string, CompiledCors>;
+  restFilters: Map<string, CompiledRestFilter>;
 }
 
 export function createRuntime(config: Config, deps: { store: Store; log: Logger; metrics: Metrics }): Runtime {
@@ -46,11 +51,14 @@ export function createRuntime(config: Config, deps: { store: Store; log: Logger;
   });
   const pool = config.origin.url ? createOriginPool({ ...config.origin, url: config.origin.url }) : null;
   if (sessions.ephemeralKey) deps.log.warn('session.secrets is empty: playback grants are signed with a random key and verify on this replica only');
+  const apps = compileApps(config, store);
   return {
     sessions,
     revocations,
     config,
-    apps: compileApps(config, store),
+    apps,
+    cors: new Map([...apps.values()].map((a) => [a.name, compileCors(a.config.cors)])),
+    restFilters: new Map([...apps.values()].map((a) => [a.name, compileRestFilter(a.config.rest, store)])),
     store,
     pool,
     registries: createRegistries(config, pool),

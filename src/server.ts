@@ -8,7 +8,7 @@ import type { Store } from './store/store.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
 import { createRuntime, type Runtime } from './runtime.js';
-import { createHttpGate } from './proxy/http-gate.js';
+import { createPublicRouter } from './server/router.js';
 import { createAdminHandler } from './admin/admin-server.js';
 import { createWsGate, type WsGate } from './ws/ws-gate.js';
 import { managementRoute } from './api/router.js';
@@ -50,7 +50,7 @@ export async function startGate(config: Config, opts: StartOptions = {}): Promis
   const runtime = createRuntime(config, { store, log, metrics: createMetrics(opts.defaultMetrics ?? true) });
   const state = { draining: false };
 
-  const httpGate = createHttpGate(runtime);
+  const httpGate = createPublicRouter(runtime);
   const publicServer = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 30_000 }, httpGate);
   // With an 'upgrade' listener Node sends every Upgrade request there (e.g. curl's `h2c`): the
   // WebSocket gate hands the non-WebSocket ones back to the HTTP gate.

@@ -2,7 +2,8 @@
 // kept off the public port. The management API (issue 5) mounts here too.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Runtime } from '../runtime.js';
-import { sendJson } from '../proxy/respond.js';
+import { Reason } from '../errors.js';
+import { sendJson, sendReason } from '../proxy/respond.js';
 
 export type AdminRoute = (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
 
@@ -34,7 +35,8 @@ export function createAdminHandler(rt: Runtime, state: { draining: boolean }, ex
       sendJson(res, 404, { error: 'not_found', reason: 'route_unknown' });
     } catch (err) {
       rt.log.error({ err }, 'admin request failed');
-      if (!res.headersSent) sendJson(res, 500, { error: 'internal', reason: 'internal_error' });
+      if (!res.headersSent) sendReason(res, 'proxy', Reason.internalError);
+      else res.destroy();
     }
   };
 }

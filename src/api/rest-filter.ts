@@ -13,6 +13,7 @@
 import type { IncomingMessage } from 'node:http';
 import { errors, jwtVerify } from 'jose';
 import type { Runtime } from '../runtime.js';
+import type { Store } from '../store/store.js';
 import type { AppRuntime } from '../decision/policy.js';
 import { effectiveAlgorithms } from '../config/validate.js';
 import { createKeyResolver, type KeyResolver } from '../jwt/key-resolver.js';
@@ -31,35 +32,26 @@ export type RestReasonCode = (typeof RestReason)[keyof typeof RestReason];
 
 export type RestFilterResult = { ok: true; via: 'ip' | 'jwt' | 'jwt+ip' } | { ok: false; reason: RestReasonCode };
 
-interface CompiledFilter {
+/** An app's REST filter, compiled once when the gate starts: the key resolver's JWKS cache outlives requests. */
+export interface CompiledRestFilter {
   jwt: { resolver: KeyResolver; algorithms: string[] } | null;
   ipAllowed: IpMatcher;
 }
 
-// One compiled filter per (runtime, app): the key resolver's JWKS cache must outlive requests, and
-// the public and admin listeners share it.
-const filters = new WeakMap<Runtime, Map<string, CompiledFilter>>();
-
-function compiledFor(rt: Runtime, app: AppRuntime): CompiledFilter {
-  let perApp = filters.get(rt);
-  if (!perApp) filters.set(rt, (perApp = new Map()));
-  let f = perApp.get(app.name);
-  if (!f) {
-    const j = app.config.rest.jwt;
-    const configured = Boolean(j.secret || j.jwksUrl);
-    f = {
-      jwt: configured
-        ? {
-            // The schema gives rest.jwt the same secret/jwks* keys KeyResolverOptions reads.
-            resolver: createKeyResolver(j, rt.store),
-            algorithms: effectiveAlgorithms(j),
-          }
-        : null,
-      ipAllowed: compileCidrs(app.config.rest.allowedCIDRs),
-    };
-    perApp.set(app.name, f);
-  }
-  return f;
+/** Compiles `apps.<name>.rest` (the public and admin listeners share the result). */
+export function compileRestFilter(rest: AppRuntime['config']['rest'], store: Store): CompiledRestFilter {
+  const j = rest.jwt;
+  const configured = Boolean(j.secret || j.jwksUrl);
+  return {
+    jwt: configured
+      ? {
+          // The schema gives rest.jwt the same secret/jwks* keys KeyResolverOptions reads.
+          resolver: createKeyResolver(j, store),
+          algorithms: effectiveAlgorithms(j),
+        }
+      : null,
+    ipAllowed: compileCidrs(rest.allowedCIDRs),
+  };
 }
 
 /** `Authorization: <jwt>` or `Authorization: Bearer <jwt>` (scheme case-insensitive). */
@@ -70,7 +62,7 @@ export function bearerToken(header: string | undefined): string | null {
   return v === '' ? null : v;
 }
 
-async function verifyJwt(rt: Runtime, app: AppRuntime, jwt: NonNullable<CompiledFilter['jwt']>, token: string): Promise<RestFilterResult> {
+async function verifyJwt(rt: Runtime, app: AppRuntime, jwt: NonNullable<CompiledRestFilter['jwt']>, token: string): Promise<RestFilterResult> {
   const cfg = app.config.rest.jwt;
   try {
     await jwtVerify(token, jwt.resolver, {
@@ -91,8 +83,8 @@ async function verifyJwt(rt: Runtime, app: AppRuntime, jwt: NonNullable<Compiled
 
 /** Decides a REST request. Pure with respect to the response: the caller sends the 403. */
 export async function checkRest(rt: Runtime, app: AppRuntime, req: IncomingMessage): Promise<RestFilterResult> {
-  const f = compiledFor(rt, app);
-  const ipOk = f.ipAllowed(clientIpOf(rt, req));
+  const f = rt.restFilters.get(app.name)!;
+  const ipOk = f.ipAllowed(clientIpOf(rt.isTrustedProxy, req));
   const header = req.headers.authorization;
   const token = bearerToken(typeof header === 'string' ? header : undefined);
   const fromBrowser = typeof req.headers.origin === 'string';

@@ -83,7 +83,7 @@ function safeJson(buf: Buffer): unknown {
 
 /** Sends the create call to the origin with the body we already read; null when it cannot answer. */
 async function forwardBuffered(c: ApiRequest, body: string): Promise<{ status: number; headers: Dispatcher.ResponseData['headers']; body: Buffer } | null> {
-  const headers = upstreamHeaders(c.req.headers, forwardedFor(c.rt, c.req));
+  const headers = upstreamHeaders(c.req.headers, forwardedFor(c.rt.isTrustedProxy, c.req));
   delete headers['content-length'];
   delete headers['transfer-encoding'];
   headers['content-type'] = 'application/json';

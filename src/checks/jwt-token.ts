@@ -53,8 +53,25 @@ function timeCheck(c: VerifiedClaims, nowMs: number, toleranceS: number): Reason
   return null;
 }
 
+/**
+ * NumericDate claims (RFC 7519 §2: seconds since the epoch) above 10^11 — the year 5138 — are
+ * milliseconds written where seconds belong. Such an `exp` would make a token valid for millennia,
+ * such an `nbf` never valid, so the token is refused with its own reason instead.
+ */
+export const MAX_PLAUSIBLE_NUMERIC_DATE = 1e11;
+
+function implausibleTime(payload: JWTPayload | undefined): boolean {
+  if (!payload) return false;
+  for (const claim of [payload.exp, payload.nbf, payload.iat]) {
+    if (typeof claim === 'number' && claim > MAX_PLAUSIBLE_NUMERIC_DATE) return true;
+  }
+  return false;
+}
+
 /** Maps jose failures to reasons; everything that is not about time is simply an invalid token. */
 function reasonFor(err: unknown): ReasonCode {
+  // jose checks the signature before any claim, so a claim error carries a verified payload.
+  if ((err instanceof errors.JWTClaimValidationFailed || err instanceof errors.JWTExpired) && implausibleTime(err.payload)) return Reason.tokenTimeImplausible;
   if (err instanceof errors.JWTExpired) return Reason.tokenExpired;
   if (err instanceof errors.JWTClaimValidationFailed && err.claim === 'nbf' && err.reason === 'check_failed') return Reason.tokenNotYetValid;
   return Reason.tokenInvalid;
@@ -92,6 +109,7 @@ export function createJwtCheck(policy: JwtPolicy, store: Store, options: JwtChec
         currentDate: new Date(nowMs),
         requiredClaims: policy.requireExp ? ['exp'] : [],
       });
+      if (implausibleTime(payload)) return Reason.tokenTimeImplausible;
       return extractClaims(payload, nowMs) ?? Reason.tokenInvalid;
     } catch (err) {
       return reasonFor(err);

@@ -1,5 +1,6 @@
 // Thin wrapper over node:util parseArgs: unknown flags are errors that name the flag.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { UsageError } from '../errors.js';
 import { loadConfigFile } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 
@@ -34,18 +35,18 @@ export function parseSubcommand<T extends NonNullable<ParseArgsConfig['options']
 }
 
 export function requireConfig(file: unknown): Config {
-  if (typeof file !== 'string') throw new Error('--config FILE is required');
+  if (typeof file !== 'string') throw new UsageError('--config FILE is required');
   return loadConfigFile(file);
 }
 
 export function need(values: Record<string, unknown>, name: string): string {
   const v = values[name];
-  if (typeof v !== 'string' || v === '') throw new Error(`--${name} is required`);
+  if (typeof v !== 'string' || v === '') throw new UsageError(`--${name} is required`);
   return v;
 }
 
 export function roleArg(v: unknown): 'play' | 'publish' {
   if (v === undefined) return 'play';
   if (v === 'play' || v === 'publish') return v;
-  throw new Error(`--type must be 'play' or 'publish', got '${String(v)}'`);
+  throw new UsageError(`--type must be 'play' or 'publish', got '${String(v)}'`);
 }

@@ -1,11 +1,22 @@
 // One log line and one metric per decision, whichever front door asked. Only identifiers go in:
 // app, stream, role, subscriber id, outcome, reason, credential kind — never a token or a code.
-import type { Runtime } from '../runtime.js';
-import type { Decision, RequestContext } from './types.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { Decision, Door, RequestContext } from './types.js';
 
-export type Door = 'proxy' | 'verify' | 'websocket';
+export type { Door };
 
-export function recordDecision(rt: Runtime, door: Door, ctx: RequestContext, d: Decision, startedAt: number): void {
+/** Where a decision is recorded: the process logger and metrics. */
+export interface RecordSink {
+  log: Logger;
+  metrics: Metrics;
+}
+
+/**
+ * One `decision` log line (info; debug for grant-authorized segments; error for `internal_error`)
+ * and one `streamgate_decisions_total` + `streamgate_decision_seconds` sample.
+ */
+export function recordDecision(rt: RecordSink, door: Door, ctx: RequestContext, d: Decision, startedAt: number): void {
   const seconds = (performance.now() - startedAt) / 1000;
   const outcome = d.allow ? 'allow' : 'deny';
   const reason = d.allow ? 'ok' : d.reason;
@@ -13,7 +24,7 @@ export function recordDecision(rt: Runtime, door: Door, ctx: RequestContext, d: 
   rt.metrics.decisions.labels(ctx.app, ctx.role, outcome, reason, via, door).inc();
   rt.metrics.decisionSeconds.labels(door).observe(seconds);
   // Grant-authorized segments are the hot path: their allow lines go to debug, everything else info.
-  const level = d.allow ? (d.via === 'grant' && ctx.kind === 'segment' ? 'debug' : 'info') : 'info';
+  const level = d.allow ? (d.via === 'grant' && ctx.kind === 'segment' ? 'debug' : 'info') : d.reason === 'internal_error' ? 'error' : 'info';
   if (!rt.log.isLevelEnabled(level)) return;
   rt.log[level](
     {

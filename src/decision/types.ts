@@ -1,6 +1,8 @@
 // The vocabulary of the decision core. Front doors (HTTP proxy, /verify, WebSocket gate) build a
 // RequestContext; `decide()` answers with a Decision. Nothing here knows about HTTP.
-import type { ReasonCode } from '../errors.js';
+import type { DenyStatus, ReasonCode } from './reasons.js';
+
+export type { Door, DenyStatus, ReasonCode } from './reasons.js';
 
 export type Role = 'play' | 'publish';
 
@@ -77,8 +79,11 @@ export interface Allow {
 
 export interface Deny {
   allow: false;
-  /** 401 credential missing or bad, 403 good credential refused by policy, 503 store down. */
-  status: 401 | 403 | 503;
+  /**
+   * 401 credential missing or bad, 403 good credential refused by policy, 503 store down, 500 the
+   * gate failed. Always `REASONS[reason].status`; a door answers `statusAt(door, reason)`.
+   */
+  status: DenyStatus;
   reason: ReasonCode;
 }
 
@@ -97,4 +102,4 @@ export type CheckResult =
       resumed?: boolean | undefined;
       mayRestart?: boolean | undefined;
     }
-  | { ok: false; status: 401 | 403 | 503; reason: ReasonCode };
+  | { ok: false; status: DenyStatus; reason: ReasonCode };

@@ -13,7 +13,9 @@ export const CorsReason = {
   headerNotAllowed: 'cors_header_not_allowed',
 } as const;
 
-interface Compiled {
+/** An app's CORS policy in the shape a request needs; built once per app when the gate starts. */
+export interface CompiledCors {
+  config: CorsConfig;
   wildcard: boolean;
   origins: Set<string>;
   methods: Set<string>;
@@ -23,25 +25,19 @@ interface Compiled {
   expose: string;
 }
 
-// Configs are long-lived objects: compile each once.
-const compiled = new WeakMap<CorsConfig, Compiled>();
-
-function compile(cors: CorsConfig): Compiled {
-  let c = compiled.get(cors);
-  if (!c) {
-    c = {
-      wildcard: cors.allowedOrigins.includes('*'),
-      // Browsers serialize origins in lowercase; compare the same way.
-      origins: new Set(cors.allowedOrigins.map((o) => o.toLowerCase())),
-      methods: new Set(cors.allowedMethods.map((m) => m.toUpperCase())),
-      headers: new Set(cors.allowedHeaders.map((h) => h.toLowerCase())),
-      allowMethods: cors.allowedMethods.join(', '),
-      allowHeaders: cors.allowedHeaders.join(', '),
-      expose: cors.exposedHeaders.join(', '),
-    };
-    compiled.set(cors, c);
-  }
-  return c;
+/** Compiles an app's `cors` section (origins lower-cased, methods upper-cased, header values joined). */
+export function compileCors(cors: CorsConfig): CompiledCors {
+  return {
+    config: cors,
+    wildcard: cors.allowedOrigins.includes('*'),
+    // Browsers serialize origins in lowercase; compare the same way.
+    origins: new Set(cors.allowedOrigins.map((o) => o.toLowerCase())),
+    methods: new Set(cors.allowedMethods.map((m) => m.toUpperCase())),
+    headers: new Set(cors.allowedHeaders.map((h) => h.toLowerCase())),
+    allowMethods: cors.allowedMethods.join(', '),
+    allowHeaders: cors.allowedHeaders.join(', '),
+    expose: cors.exposedHeaders.join(', '),
+  };
 }
 
 function originOf(req: IncomingMessage): string | undefined {
@@ -50,20 +46,19 @@ function originOf(req: IncomingMessage): string | undefined {
 }
 
 /** The allow-origin value for this request, or null when its origin is not allowed. */
-function allowOrigin(c: Compiled, cors: CorsConfig, origin: string | undefined): Record<string, string> | null {
+function allowOrigin(c: CompiledCors, origin: string | undefined): Record<string, string> | null {
   // Wildcard: identical for every requester (also without Origin), so caches need no Vary. Never
   // combined with credentials (config validation refuses it; this is the second lock).
   if (c.wildcard) return { 'access-control-allow-origin': '*' };
   if (origin === undefined || !c.origins.has(origin.toLowerCase())) return null;
   const h: Record<string, string> = { 'access-control-allow-origin': origin, vary: 'Origin' };
-  if (cors.allowCredentials) h['access-control-allow-credentials'] = 'true';
+  if (c.config.allowCredentials) h['access-control-allow-credentials'] = 'true';
   return h;
 }
 
 /** CORS headers for an actual (non-preflight) response, or null: no headers, the request proceeds. */
-export function corsHeaders(cors: CorsConfig, req: IncomingMessage): Record<string, string> | null {
-  const c = compile(cors);
-  const h = allowOrigin(c, cors, originOf(req));
+export function corsHeaders(c: CompiledCors, req: IncomingMessage): Record<string, string> | null {
+  const h = allowOrigin(c, originOf(req));
   if (h && c.expose) h['access-control-expose-headers'] = c.expose;
   return h;
 }
@@ -72,11 +67,10 @@ export function corsHeaders(cors: CorsConfig, req: IncomingMessage): Record<stri
  * Answers a CORS preflight (OPTIONS with Access-Control-Request-Method): 204 with the allowed
  * methods/headers/max-age, or 403 JSON naming what was refused. false: not a preflight.
  */
-export function answerPreflight(cors: CorsConfig, req: IncomingMessage, res: ServerResponse): boolean {
+export function answerPreflight(c: CompiledCors, req: IncomingMessage, res: ServerResponse): boolean {
   const requested = req.headers['access-control-request-method'];
   if (req.method !== 'OPTIONS' || typeof requested !== 'string' || requested === '') return false;
-  const c = compile(cors);
-  const allow = allowOrigin(c, cors, originOf(req));
+  const allow = allowOrigin(c, originOf(req));
   if (!allow) {
     sendJson(res, 403, { error: 'forbidden', reason: CorsReason.originNotAllowed });
     return true;
@@ -99,7 +93,7 @@ export function answerPreflight(cors: CorsConfig, req: IncomingMessage, res: Ser
     ...allow,
     'access-control-allow-methods': c.allowMethods,
     'access-control-allow-headers': c.allowHeaders,
-    'access-control-max-age': String(cors.maxAgeSeconds),
+    'access-control-max-age': String(c.config.maxAgeSeconds),
     vary: 'Origin, Access-Control-Request-Method, Access-Control-Request-Headers',
     'content-length': '0',
   });
@@ -193,12 +187,12 @@ function corsWriteHead(this: BoundResponse, status: number, a?: unknown, b?: unk
  * From now on every response written on `res` (writeHead, or an implicit one from end()) carries
  * this app's CORS headers and none from anywhere else. Call once per request, after the preflight.
  */
-export function bindCors(res: ServerResponse, cors: CorsConfig, req: IncomingMessage): void {
+export function bindCors(res: ServerResponse, c: CompiledCors, req: IncomingMessage): void {
   const r = res as BoundResponse;
   if (r[STATE]) return;
-  const ours = corsHeaders(cors, req);
+  const ours = corsHeaders(c, req);
   if (ours) delete ours.vary; // Vary is merged in rewrite(), with the response's own
   // With an allowlist the answer depends on Origin even when it is "no headers": tell caches.
-  r[STATE] = { original: res.writeHead as CorsState['original'], ours, addVaryOrigin: !compile(cors).wildcard };
+  r[STATE] = { original: res.writeHead as CorsState['original'], ours, addVaryOrigin: !c.wildcard };
   res.writeHead = corsWriteHead as ServerResponse['writeHead'];
 }

@@ -4,8 +4,9 @@
 // or the pool's sockets leak.
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
-import { Reason, type ReasonCode } from '../errors.js';
+import { ManifestTooLargeError, Reason, type ReasonCode } from '../errors.js';
 import { sendJson } from './respond.js';
+import type { ForwardedFor } from '../request/context.js';
 
 /** RFC 9110 §7.6.1 hop-by-hop headers, never forwarded in either direction. */
 const HOP_BY_HOP = new Set([
@@ -52,12 +53,7 @@ function connectionTokens(value: string | string[] | undefined): Set<string> | n
   return set;
 }
 
-export interface ForwardedFor {
-  /** Value for X-Forwarded-For (already includes the client when the peer is trusted). */
-  forwardedFor: string;
-  proto: string;
-  host: string | undefined;
-}
+export type { ForwardedFor };
 
 /** Client request headers → origin request headers (hop-by-hop removed, X-Forwarded-* set). */
 export function upstreamHeaders(src: IncomingHttpHeaders, fwd: ForwardedFor, dropCookie?: (v: string) => string | undefined): Record<string, string | string[]> {
@@ -247,7 +243,7 @@ class BufferingHandler implements Dispatcher.DispatchHandler {
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     this.size += chunk.length;
     if (this.size > this.maxBytes) {
-      controller.abort(Object.assign(new Error(`manifest larger than ${this.maxBytes} bytes`), { code: 'SG_ERR_TOO_LARGE' }));
+      controller.abort(new ManifestTooLargeError(this.maxBytes));
       return;
     }
     this.chunks.push(chunk);
@@ -267,7 +263,7 @@ class BufferingHandler implements Dispatcher.DispatchHandler {
 
 /**
  * Fetches a response into memory, up to `maxBytes` (manifests that will be rewritten). Rejects with
- * an error whose `code` is 'SG_ERR_TOO_LARGE' past the cap; origin failures reject with undici errors.
+ * ManifestTooLargeError past the cap; origin failures reject with undici errors.
  */
 export function fetchBuffered(pool: Dispatcher, req: ForwardRequest, maxBytes: number, client?: ServerResponse): Promise<BufferedResponse> {
   return new Promise((resolve, reject) => {

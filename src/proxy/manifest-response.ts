@@ -4,7 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import type { Pool } from 'undici';
-import { Reason } from '../errors.js';
+import { ManifestTooLargeError, Reason } from '../errors.js';
 import type { ReasonCode } from '../errors.js';
 import { detectManifestKind, mayBeManifest, rewriteManifest } from '../session/manifest.js';
 import { downstreamHeaders, fetchBuffered, originFailure, type ForwardRequest } from './forward.js';
@@ -49,8 +49,7 @@ export async function serveRewrittenManifest(pool: Pool, upstream: ForwardReques
     fetched = await fetchBuffered(pool, { ...upstream, headers }, rw.maxBytes, res);
   } catch (err) {
     if (res.destroyed) return 499; // the client went away: nobody to answer
-    const e = err as Error & { code?: string };
-    const f: { status: 502 | 504; reason: ReasonCode } = e.code === 'SG_ERR_TOO_LARGE' ? { status: 502, reason: Reason.manifestTooLarge } : originFailure(e);
+    const f: { status: 502 | 504; reason: ReasonCode } = err instanceof ManifestTooLargeError ? { status: 502, reason: Reason.manifestTooLarge } : originFailure(err as Error);
     sendDeny(res, f.status, f.reason, rw.extraHeaders);
     return f.status;
   }

@@ -1,6 +1,6 @@
 // Small response helpers shared by every front door: JSON bodies with stable reasons, never cached.
 import type { ServerResponse } from 'node:http';
-import type { ReasonCode } from '../errors.js';
+import { errorWord, statusAt, type Door, type ReasonCode } from '../decision/reasons.js';
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, extraHeaders?: Record<string, string | string[]>): void {
   if (res.headersSent) {
@@ -18,20 +18,14 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, ext
   res.end(res.req?.method === 'HEAD' ? undefined : text);
 }
 
-const ERROR_WORD: Record<number, string> = {
-  400: 'bad_request',
-  401: 'unauthorized',
-  403: 'forbidden',
-  404: 'not_found',
-  405: 'method_not_allowed',
-  502: 'bad_gateway',
-  503: 'service_unavailable',
-  504: 'gateway_timeout',
-};
-
-/** `{"error":"unauthorized","reason":"token_expired"}` with the matching status. */
+/** `{"error":"unauthorized","reason":"token_expired"}` with the given status (503 adds `Retry-After`). */
 export function sendDeny(res: ServerResponse, status: number, reason: ReasonCode, extraHeaders?: Record<string, string | string[]>): void {
   const headers: Record<string, string | string[]> = { ...extraHeaders };
   if (status === 503) headers['retry-after'] = '2';
-  sendJson(res, status, { error: ERROR_WORD[status] ?? 'error', reason }, headers);
+  sendJson(res, status, { error: errorWord(status), reason }, headers);
+}
+
+/** A deny as `door` answers it: the status comes from the reason table (`statusAt`). */
+export function sendReason(res: ServerResponse, door: Door, reason: ReasonCode, extraHeaders?: Record<string, string | string[]>): void {
+  sendDeny(res, statusAt(door, reason), reason, extraHeaders);
 }

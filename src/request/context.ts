@@ -1,65 +1,33 @@
-// Shared by the front doors: who is the client, what did it send, what role does it ask for.
+// Shared by the HTTP doors: who is the client and what X-Forwarded-* the origin gets. Each helper
+// takes the trusted-proxy matcher it needs, not the runtime.
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import type { Runtime } from '../runtime.js';
-import type { Credentials, FileKind, RequestContext, Role } from '../decision/types.js';
-import { normalizeIp, resolveClientIp } from './client-ip.js';
-import type { ForwardedFor } from '../proxy/forward.js';
+import { normalizeIp, resolveClientIp, type IpMatcher } from './client-ip.js';
+
+/** X-Forwarded-* values for the origin. */
+export interface ForwardedFor {
+  /** Value for X-Forwarded-For (already includes the client when the peer is trusted). */
+  forwardedFor: string;
+  proto: string;
+  host: string | undefined;
+}
 
 export function peerAddress(req: IncomingMessage): string {
   return normalizeIp(req.socket.remoteAddress ?? '');
 }
 
 /** The client IP: the socket peer, or the forwarded one only when the peer is a trusted proxy. */
-export function clientIpOf(rt: Runtime, req: IncomingMessage): string {
-  return resolveClientIp(peerAddress(req), req.headers, rt.isTrustedProxy);
+export function clientIpOf(isTrustedProxy: IpMatcher, req: IncomingMessage): string {
+  return resolveClientIp(peerAddress(req), req.headers, isTrustedProxy);
 }
 
 /** X-Forwarded-* for the origin: a trusted proxy's chain is extended, anyone else's is replaced. */
-export function forwardedFor(rt: Runtime, req: IncomingMessage): ForwardedFor {
+export function forwardedFor(isTrustedProxy: IpMatcher, req: IncomingMessage): ForwardedFor {
   const peer = peerAddress(req);
   const h: IncomingHttpHeaders = req.headers;
-  const trusted = rt.isTrustedProxy(peer);
+  const trusted = isTrustedProxy(peer);
   const prior = trusted ? h['x-forwarded-for'] : undefined;
   const priorText = Array.isArray(prior) ? prior.join(', ') : prior;
   const proto = trusted && typeof h['x-forwarded-proto'] === 'string' ? h['x-forwarded-proto'] : 'http';
   const host = trusted && typeof h['x-forwarded-host'] === 'string' ? h['x-forwarded-host'] : h.host;
   return { forwardedFor: priorText ? `${priorText}, ${peer}` : peer, proto, host };
-}
-
-export function roleForMethod(method: string): Role | null {
-  switch (method) {
-    case 'GET':
-    case 'HEAD':
-      return 'play';
-    case 'POST':
-    case 'PUT':
-    case 'PATCH':
-    case 'DELETE':
-      return 'publish';
-    default:
-      return null;
-  }
-}
-
-export function buildContext(a: {
-  app: string;
-  streamIds: readonly string[];
-  role: Role;
-  kind: FileKind;
-  clientIp: string;
-  credentials: Credentials;
-  method: string;
-}): RequestContext {
-  return {
-    app: a.app,
-    streamId: a.streamIds[0] ?? '',
-    streamIds: a.streamIds,
-    role: a.role,
-    kind: a.kind,
-    clientIp: a.clientIp,
-    credentials: a.credentials,
-    // HEAD checks but never consumes (a player probing a URL must not burn its one-time token).
-    consume: a.method !== 'HEAD',
-    now: Date.now(),
-  };
 }

@@ -58,9 +58,14 @@ function isDigit(code: number): boolean {
   return code >= 0x30 && code <= 0x39;
 }
 
-/** Ant Media's StreamIdValidator alphabet: `[A-Za-z0-9_.-]+`. */
+/**
+ * Ant Media's StreamIdValidator alphabet `[A-Za-z0-9_.-]+`, minus ids made of dots only (`.`, `..`,
+ * `...`): an origin that builds file paths from the id (`streams/<id>/…`) would read those as the
+ * folder itself or its parent.
+ */
 export function isStreamId(value: string): boolean {
   if (value.length === 0) return false;
+  let dotsOnly = true;
   for (let i = 0; i < value.length; i++) {
     const code = value.charCodeAt(i);
     const ok =
@@ -71,8 +76,9 @@ export function isStreamId(value: string): boolean {
       code === 0x2e || // .
       code === 0x2d; // -
     if (!ok) return false;
+    if (code !== 0x2e) dotsOnly = false;
   }
-  return true;
+  return !dotsOnly;
 }
 
 /** Index after a run of one or more digits starting at `from`, or -1 when there is none. */
@@ -243,7 +249,10 @@ export function routeRequest(segments: string[]): Route {
   if (!app || area === undefined) return { area: 'root' };
   const below = segments.slice(2);
 
-  switch (area) {
+  // Reserved folders in any letter case: a case-insensitive origin serves `/{app}/Streams/…` as
+  // `/{app}/streams/…`, so it must be authorized as such, never passed as a static file.
+  const folder = area.toLowerCase();
+  switch (folder) {
     case 'streams': {
       const file = below.join('/');
       const reading = readStreamsPath(below);
@@ -261,7 +270,7 @@ export function routeRequest(segments: string[]): Route {
     }
     case 'chunked':
     case 'hls-upload':
-      return { area: 'ingest', app, kind: area, streamIds: ingestStreamIds(below) };
+      return { area: 'ingest', app, kind: folder, streamIds: ingestStreamIds(below) };
     default:
       if (below.length === 0 && isWebsocketName(area)) return { area: 'websocket', app, name: area };
       return { area: 'static', app };

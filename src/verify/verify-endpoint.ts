@@ -1,20 +1,20 @@
-// Front door 2: `GET /verify` for nginx auth_request, Traefik ForwardAuth and Envoy ext_authz.
-// Contract (edge-auth-anchors.md §A): 200 allows (Envoy accepts only 200, not any 2xx); 401 for a
-// missing or bad credential; 403 for a good credential that policy refuses or a request that
-// cannot be authorized at all. Never 400/404 to mean deny: nginx turns those into 500.
-// 503 (store down) is not a deny but "cannot decide": nginx answers 500, i.e. fails closed.
+// Front door 2: `GET /verify` for nginx auth_request, Traefik ForwardAuth and Envoy ext_authz. It
+// reads the original request from the proxy's headers, then asks the same target table and the same
+// authorize step as the proxy door. Contract: 200 allows (Envoy accepts only 200, not any 2xx); 401
+// for a missing or bad credential; 403 for a good credential that policy refuses or a request that
+// cannot be authorized at all. Never 400/404/405 to mean deny: nginx turns those into 500 (the
+// mapping is `statusAt('verify', …)` in decision/reasons.ts). 503 (store down) is "cannot decide":
+// nginx answers 500, i.e. fails closed; 500 is the gate's own failure.
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { Reason, type ReasonCode } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import { canonicalizeUrl } from '../request/canonical-path.js';
-import { routeRequest } from '../request/stream-path.js';
 import { readCredentials } from '../request/credentials.js';
-import { buildContext, clientIpOf, peerAddress, roleForMethod } from '../request/context.js';
-import { decide } from '../decision/decide.js';
-import { recordDecision } from '../decision/record.js';
+import { clientIpOf, peerAddress } from '../request/context.js';
 import type { Role } from '../decision/types.js';
-import { sendDeny, sendJson } from '../proxy/respond.js';
-import { protocolOf } from '../session/playback-sessions.js';
+import { resolveTarget } from '../authorize/target.js';
+import { authorize } from '../authorize/authorize.js';
+import { sendJson, sendReason } from '../proxy/respond.js';
 
 const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
 
@@ -47,78 +47,49 @@ function verifyRole(rawQuery: string): Role | null | undefined {
 }
 
 export async function handleVerify(rt: Runtime, req: IncomingMessage, res: ServerResponse, rawQuery: string): Promise<void> {
-  const deny = (status: 401 | 403 | 503, reason: ReasonCode) => sendDeny(res, status, reason);
-  if (req.method !== 'GET' && req.method !== 'HEAD') return deny(403, Reason.methodNotAllowed);
+  const deny = (reason: ReasonCode) => sendReason(res, 'verify', reason);
+  if (req.method !== 'GET' && req.method !== 'HEAD') return deny(Reason.methodNotAllowed);
   // Forwarded facts are believed only from configured proxies; anyone else learns nothing.
-  if (!rt.isTrustedProxy(peerAddress(req))) return deny(403, Reason.routeDenied);
+  if (!rt.isTrustedProxy(peerAddress(req))) return deny(Reason.routeDenied);
 
   const h = req.headers;
   const uri = agreed([first(h['x-original-uri']), first(h['x-forwarded-uri']), first(h['x-original-url'])].map((v) => (v ? requestTarget(v) : v)));
   const forwardedMethod = agreed([first(h['x-original-method']), first(h['x-forwarded-method'])].map((v) => v?.toUpperCase()));
-  if (uri === null || forwardedMethod === null) return deny(403, Reason.routeDenied);
-  if (!uri) return deny(403, Reason.pathInvalid);
+  if (uri === null || forwardedMethod === null) return deny(Reason.routeDenied);
+  if (!uri) return deny(Reason.pathInvalid);
   const method = forwardedMethod ?? 'GET';
-  // CORS preflights carry no credentials; the proxy in front answers or forwards them.
-  if (method === 'OPTIONS') return allow(res, '', '', 'play');
   const canonical = canonicalizeUrl(uri, rt.config.limits.maxUriBytes);
-  if (!canonical.ok) return deny(403, canonical.reason);
-  const route = routeRequest(canonical.segments);
-  if (route.area === 'root') return deny(403, Reason.routeDenied);
-  const app = rt.apps.get(route.app);
-  if (!app) return deny(403, Reason.appNotFound);
-
-  const asked = verifyRole(rawQuery);
-  if (asked === null) return deny(403, Reason.routeDenied);
-  let streamIds: readonly string[];
-  let kind: 'manifest' | 'segment' | 'file' | 'ingest';
-  switch (route.area) {
-    case 'websocket':
-      if (route.name === app.config.websocketPath) return deny(403, Reason.routeDenied);
-      return allow(res, route.app, '', 'play');
-    case 'static':
-      return allow(res, route.app, '', 'play');
-    case 'streams':
-      if (route.kind === null) {
-        if (app.play.open) return allow(res, route.app, '', 'play');
-        return deny(403, Reason.streamUnrecognized);
-      }
-      streamIds = route.streamIds;
-      kind = route.kind === 'manifest' || route.kind === 'segment' || route.kind === 'file' ? route.kind : 'segment';
+  if (!canonical.ok) return deny(canonical.reason);
+  // The same table as the proxy: a PUT of a playlist is a 405 there, so it is a deny here.
+  const target = resolveTarget(rt.apps, { door: 'verify', method, segments: canonical.segments, role: verifyRole(rawQuery) });
+  switch (target.type) {
+    case 'refuse':
+      return deny(target.reason);
+    case 'rest':
+    case 'signalling':
+      return deny(Reason.routeDenied);
+    case 'pass':
+      return allow(res, target.app?.name ?? '', '', 'play');
+    case 'gated':
       break;
-    case 'whip':
-      streamIds = route.streamId === null ? [] : [route.streamId];
-      kind = 'ingest';
-      break;
-    case 'ingest':
-      streamIds = route.streamIds;
-      kind = 'ingest';
-      break;
-    default:
-      return deny(403, Reason.routeDenied);
   }
-  const role: Role | null = asked ?? roleForMethod(method);
-  if (role === null) return deny(403, Reason.methodNotAllowed);
-  if (!streamIds.length) return deny(403, Reason.streamUnrecognized);
-
-  const startedAt = performance.now();
-  const credentials = readCredentials(canonical.rawQuery, rt.config.session.param);
-  // nginx passes the client's Cookie header on the subrequest: the grant cookie opens segments.
-  credentials.grant = rt.sessions.presentedGrant(credentials, kind, req.headers.cookie, streamIds);
-  const ctx = buildContext({ app: app.name, streamIds, role, kind, clientIp: clientIpOf(rt, req), credentials, method });
-  const decision = await decide(ctx, app[role], { store: rt.store, sessions: rt.sessions, registry: rt.registries.get(app.name) });
+  const { decision, grant } = await authorize(rt, 'verify', target, {
+    credentials: readCredentials(canonical.rawQuery, rt.config.session.param),
+    clientIp: clientIpOf(rt.isTrustedProxy, req),
+    consume: method !== 'HEAD',
+    // nginx passes the client's Cookie header on the subrequest: the grant cookie opens segments.
+    cookieHeader: req.headers.cookie,
+    path: canonical.path,
+  });
+  if (!decision.allow) return deny(decision.reason);
   const headers: Record<string, string> = {};
   // Nothing can be rewritten here (nginx serves the body): the grant travels as a cookie
   // (nginx: auth_request_set $c $upstream_http_set_cookie; add_header Set-Cookie $c;) and in a header.
-  // A refused session (viewer limit, store down, revoked) is the request's decision.
-  const issued = decision.allow && rt.sessions.opensSession(ctx, method, app.play.open) ? await rt.sessions.issue(ctx, decision, app.name, protocolOf(canonical.path, kind)) : null;
-  const final = issued && !issued.allow ? issued : decision;
-  recordDecision(rt, 'verify', ctx, final, startedAt);
-  if (!final.allow) return deny(final.status, final.reason);
-  if (issued?.allow) {
-    if (issued.cookie) headers['set-cookie'] = issued.cookie;
-    headers['x-streamgate-grant'] = issued.value;
+  if (grant) {
+    if (grant.setCookie) headers['set-cookie'] = grant.setCookie;
+    headers['x-streamgate-grant'] = grant.value;
   }
-  return allow(res, app.name, final.streamId ?? ctx.streamId, role, final.subscriberId, headers);
+  return allow(res, target.app.name, decision.streamId ?? target.streamIds[0] ?? '', target.role, decision.subscriberId, headers);
 }
 
 function allow(res: ServerResponse, app: string, streamId: string, role: Role, subscriberId?: string, extra: Record<string, string> = {}): void {

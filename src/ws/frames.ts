@@ -1,40 +1,11 @@
 // Client → origin signalling frames (reference §8.2–§8.3): which commands start media and must be
 // authorized, what credentials they carry, and the error frames the original answers with.
 import type { Credentials, Role } from '../decision/types.js';
-import { Reason, type ReasonCode } from '../errors.js';
+import { Definition, type DefinitionCode } from '../decision/reasons.js';
 import { isStreamId } from '../request/stream-path.js';
 
-/** Ant Media WebSocketConstants definitions streamgate sends itself. */
-export const Definition = {
-  unauthorized: 'unauthorized_access',
-  blocked: 'user_blocked',
-  unregistered: 'not_allowed_unregistered_streams',
-  viewerLimit: 'viewerLimitReached',
-  storeDown: 'data_store_not_available',
-  noStreamName: 'noStreamNameSpecified',
-  invalidStreamName: 'invalidStreamName',
-  noRoom: 'no_room_specified',
-  /** Not an Ant Media definition: the credential that started the stream has expired. */
-  tokenExpired: 'token_expired',
-} as const;
-export type DefinitionCode = (typeof Definition)[keyof typeof Definition];
-
-/** Decision reason → the definition the original sends for it (reference §8.2). */
-export function definitionFor(reason: ReasonCode): DefinitionCode {
-  switch (reason) {
-    case Reason.subscriberBlocked:
-      return Definition.blocked;
-    case Reason.streamNotRegistered:
-      return Definition.unregistered;
-    case Reason.viewerLimit:
-      return Definition.viewerLimit;
-    case Reason.storeUnavailable:
-      return Definition.storeDown;
-    default:
-      // Bad token, hash, JWT, TOTP, IP not allowed: the original does not say which.
-      return Definition.unauthorized;
-  }
-}
+// The definitions and the reason → definition mapping live in the one reason table.
+export { Definition, definitionFor, type DefinitionCode } from '../decision/reasons.js';
 
 /** `{"command":"error","definition":…,"streamId":…}` — key order as in the original's documentation. */
 export function errorFrame(definition: DefinitionCode, streamId?: string): string {

@@ -4,11 +4,8 @@
 // socket is paused and later frames wait, so the origin sees frames in the order they were sent.
 import type { Runtime } from '../runtime.js';
 import type { AppRuntime } from '../decision/policy.js';
-import type { Decision } from '../decision/types.js';
-import { decide } from '../decision/decide.js';
-import { recordDecision } from '../decision/record.js';
-import { buildContext } from '../request/context.js';
-import { Reason } from '../errors.js';
+import { authorize } from '../authorize/authorize.js';
+import { gatedTarget } from '../authorize/target.js';
 import type { Epochs } from '../store/store.js';
 import { Hold, type Relay } from './relay.js';
 import { ExpiryWatch, type EndCause, type WatchedStream } from './expiry-watch.js';
@@ -99,30 +96,18 @@ export class Signalling {
   }
 
   private async authorize(cmd: GatedCommand): Promise<void> {
-    const startedAt = performance.now();
     const { rt, app } = this;
-    const ctx = buildContext({
-      app: app.name,
-      streamIds: [cmd.streamId],
-      role: cmd.role,
-      kind: 'signalling',
-      clientIp: this.clientIp,
-      credentials: cmd.credentials,
-      method: 'GET',
-    });
     const subscriberId = cmd.credentials.subscriberId;
     // Read before deciding (same connection, so ordered first): a revocation racing the decision is
     // then seen by the first poll instead of being missed.
     const epochs: Promise<Epochs | undefined> =
       cmd.stopFrame !== null ? rt.store.getEpochs(app.name, cmd.streamId, subscriberId).catch(() => undefined) : Promise.resolve(undefined);
-    let d: Decision;
-    try {
-      d = await decide(ctx, app[cmd.role], { store: rt.store, registry: rt.registries.get(app.name) });
-    } catch (err) {
-      rt.log.error({ err, app: app.name, stream: cmd.streamId }, 'signalling decision failed');
-      d = { allow: false, status: 503, reason: Reason.storeUnavailable };
-    }
-    recordDecision(rt, 'websocket', ctx, d, startedAt);
+    // The same authorize step as the HTTP doors; it never throws (500 internal_error / 503 store_unavailable).
+    const { decision: d } = await authorize(rt, 'websocket', gatedTarget(app, cmd.role, 'signalling', [cmd.streamId]), {
+      credentials: cmd.credentials,
+      clientIp: this.clientIp,
+      consume: true,
+    });
     const baseline = await epochs;
     if (this.relay.closed) return;
     if (!d.allow) return this.refuse(definitionFor(d.reason), cmd.streamId);

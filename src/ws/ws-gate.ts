@@ -20,10 +20,11 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { Counter, Gauge } from 'prom-client';
 import type { Runtime } from '../runtime.js';
 import { Reason, type ReasonCode } from '../errors.js';
+import { errorWord, statusAt } from '../decision/reasons.js';
 import { canonicalizeUrl } from '../request/canonical-path.js';
-import { routeRequest } from '../request/stream-path.js';
 import { stripCredentials } from '../request/credentials.js';
 import { clientIpOf, forwardedFor } from '../request/context.js';
+import { resolveTarget } from '../authorize/target.js';
 import type { AppRuntime } from '../decision/policy.js';
 import { Relay } from './relay.js';
 import { Signalling } from './signalling.js';
@@ -73,7 +74,11 @@ function respond(socket: Duplex, status: number, body: string, contentType = 'ap
   );
 }
 
-const ERROR_WORD: Record<number, string> = { 400: 'bad_request', 403: 'forbidden', 404: 'not_found', 502: 'bad_gateway', 503: 'service_unavailable', 504: 'gateway_timeout' };
+/** A refused handshake: the reason table's status and the JSON deny body of the HTTP doors. */
+function refuse(socket: Duplex, reason: ReasonCode): void {
+  const status = statusAt('websocket', reason);
+  respond(socket, status, JSON.stringify({ error: errorWord(status), reason }), undefined, status === 503 ? 'Retry-After: 2\r\n' : '');
+}
 
 /** The checks ws.handleUpgrade would make, done before an origin connection is spent on them. */
 function badUpgrade(req: IncomingMessage): boolean {
@@ -132,29 +137,27 @@ export function createWsGate(rt: Runtime, fallback?: (req: IncomingMessage, res:
       upgrade(req, socket, head);
     } catch (err) {
       rt.log.error({ err }, 'signalling upgrade failed');
-      if (!socket.destroyed) respond(socket, 500, JSON.stringify({ error: 'internal' }));
+      refuse(socket, Reason.internalError);
     }
   }
 
   function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const deny = (status: number, reason: ReasonCode) => {
+    const deny = (reason: ReasonCode) => {
       m.handshakes.labels('refused').inc();
-      respond(socket, status, JSON.stringify({ error: ERROR_WORD[status] ?? 'error', reason }));
+      refuse(socket, reason);
     };
     if (String(req.headers.upgrade ?? '').toLowerCase() !== 'websocket' && fallback && ['GET', 'HEAD', 'OPTIONS'].includes(req.method ?? '')) {
       return serveAsHttp(req, socket as Socket);
     }
-    if (draining) return deny(503, Reason.originUnavailable);
+    if (draining) return deny(Reason.shuttingDown);
     const canonical = canonicalizeUrl(req.url ?? '/', rt.config.limits.maxUriBytes);
-    if (!canonical.ok) return deny(400, canonical.reason);
-    const route = routeRequest(canonical.segments);
-    if (route.area === 'root') return deny(403, Reason.routeDenied);
-    const app = rt.apps.get(route.app);
-    if (!app) return deny(404, Reason.appNotFound);
-    if (route.area !== 'websocket' || route.name !== app.config.websocketPath) return deny(403, Reason.routeDenied);
+    if (!canonical.ok) return deny(canonical.reason);
+    const resolved = resolveTarget(rt.apps, { door: 'websocket', method: req.method ?? 'GET', segments: canonical.segments });
+    if (resolved.type !== 'signalling') return deny(resolved.type === 'refuse' ? resolved.reason : Reason.routeDenied);
+    const { app } = resolved;
     const offered = offeredProtocols(req);
-    if (badUpgrade(req) || offered === null) return deny(400, Reason.routeDenied);
-    if (!rt.config.origin.url) return deny(502, Reason.originUnavailable);
+    if (badUpgrade(req) || offered === null) return deny(Reason.upgradeInvalid);
+    if (!rt.config.origin.url) return deny(Reason.originUnavailable);
     const query = rt.config.origin.stripCredentials ? stripCredentials(canonical.rawQuery, rt.config.session.param) : canonical.rawQuery;
     const target = new URL(canonical.path + (query ? `?${query}` : ''), rt.config.origin.url.replace(/^http/, 'ws'));
     connectOrigin(app, req, socket, head, target.href, offered);
@@ -171,7 +174,7 @@ export function createWsGate(rt: Runtime, fallback?: (req: IncomingMessage, res:
   }
 
   function connectOrigin(app: AppRuntime, req: IncomingMessage, socket: Duplex, head: Buffer, url: string, offered: string[]): void {
-    const fwd = forwardedFor(rt, req);
+    const fwd = forwardedFor(rt.isTrustedProxy, req);
     const headers: Record<string, string> = { 'x-forwarded-for': fwd.forwardedFor, 'x-forwarded-proto': fwd.proto };
     if (fwd.host) headers['x-forwarded-host'] = fwd.host;
     const cookie = originCookie(req.headers.cookie, rt.config.session.cookie.name);
@@ -224,8 +227,7 @@ export function createWsGate(rt: Runtime, fallback?: (req: IncomingMessage, res:
       const timeout = /timed out/i.test(err.message);
       m.handshakes.labels('origin_error').inc();
       rt.log.warn({ err: err.message, app: app.name }, 'signalling origin handshake failed');
-      const status = timeout ? 504 : 502;
-      respond(socket, status, JSON.stringify({ error: ERROR_WORD[status], reason: timeout ? Reason.originTimeout : Reason.originUnavailable }));
+      refuse(socket, timeout ? Reason.originTimeout : Reason.originUnavailable);
     });
     upstream.once('open', () => {
       if (settled) return upstream.terminate();
@@ -249,7 +251,7 @@ export function createWsGate(rt: Runtime, fallback?: (req: IncomingMessage, res:
   function start(app: AppRuntime, req: IncomingMessage, client: WebSocket, upstream: WebSocket): void {
     m.handshakes.labels('ok').inc();
     m.connections.inc();
-    const clientIp = clientIpOf(rt, req);
+    const clientIp = clientIpOf(rt.isTrustedProxy, req);
     let signalling: Signalling | null = null;
     const relay = new Relay(client, upstream, {
       highWaterMark: HIGH_WATER_MARK,

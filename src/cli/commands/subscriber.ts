@@ -1,5 +1,6 @@
 // `streamgate subscriber add|list|delete|block`: TOTP subscribers in the configured store.
 import { parseSubcommand, need, requireConfig, roleArg } from '../args.js';
+import { UsageError } from '../../errors.js';
 import { withStore } from '../with-store.js';
 import { validateSubscriber } from '../../api/subscriber-validation.js';
 import type { BlockType } from '../../store/store.js';
@@ -27,7 +28,7 @@ const OPTIONS = {
 const int = (v: unknown, name: string, fallback: number) => {
   if (v === undefined) return fallback;
   const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`--${name} must be a non-negative integer`);
+  if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`--${name} must be a non-negative integer`);
   return n;
 };
 
@@ -52,7 +53,7 @@ export async function subscriber(argv: string[]): Promise<number> {
           blockedUntilUnitTimeStampMs: 0,
         };
         const problem = validateSubscriber(s);
-        if (problem) throw new Error(problem);
+        if (problem) throw new UsageError(problem);
         await store.putSubscriber(app, s);
         console.log(JSON.stringify({ success: true, subscriberId: s.subscriberId }));
         return 0;
@@ -69,9 +70,9 @@ export async function subscriber(argv: string[]): Promise<number> {
       }
       case 'block': {
         const type = (v.type ?? 'publish_play') as BlockType;
-        if (!['play', 'publish', 'publish_play'].includes(type)) throw new Error("--type must be play, publish or publish_play");
+        if (!['play', 'publish', 'publish_play'].includes(type)) throw new UsageError("--type must be play, publish or publish_play");
         const seconds = int(v.seconds, 'seconds', -1);
-        if (seconds < 0) throw new Error('--seconds is required');
+        if (seconds < 0) throw new UsageError('--seconds is required');
         await store.blockSubscriber(app, streamId, need(v, 'subscriber'), type, seconds === 0 ? 0 : Date.now() + seconds * 1000);
         console.log(JSON.stringify({ success: true }));
         return 0;
