@@ -131,6 +131,19 @@ describe('re-presenting a spent credential', () => {
     assert.equal(reason(replay), 'subscriber_code_replayed');
   });
 
+  test('session.resumeSpentCredentials: false restores strict single use, even for the same client', async () => {
+    const strict = await startTestGate({ origin: { url: origin.url }, store: redis, session: { secrets: [SESSION_SECRET], resumeSpentCredentials: false }, apps: { LiveApp: { play: { oneTimeToken: true } } } });
+    try {
+      const url = `${strict.url}/LiveApp/streams/stream1.m3u8?token=${await token()}`;
+      assert.equal((await fetchUrl(url)).status, 200);
+      const again = await fetchUrl(url);
+      assert.equal(again.status, 401);
+      assert.equal(reason(again), 'token_used');
+    } finally {
+      await strict.close();
+    }
+  });
+
   test('revoking the stream\'s tokens ends re-presentation too', async () => {
     const url = `${gates[0]!.url}/LiveApp/streams/stream1.m3u8?token=${await token()}`;
     assert.equal((await fetchUrl(url)).status, 200);
