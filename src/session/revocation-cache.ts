@@ -126,7 +126,7 @@ export class RevocationCache {
       this.lastResync = Date.now();
     } catch (err) {
       this.storeUp = false;
-      this.o.log.warn({ err, dependency: 'store' }, 'revocation resync failed; serving last-known epochs');
+      this.o.log.warn({ err, dependency: this.store.kind }, 'revocation resync failed; serving last-known epochs');
     } finally {
       this.pending = null;
     }
@@ -143,7 +143,7 @@ export class RevocationCache {
     const lost = this.gen !== null && gen !== this.gen;
     if (lost) {
       this.o.log.error(
-        { dependency: 'store', previousGeneration: this.gen, generation: gen },
+        { dependency: this.store.kind, previousGeneration: this.gen, generation: gen },
         'store data loss detected: the generation marker changed (restart without persistence or FLUSHALL); sessions minted before it end',
       );
       this.o.onDataLoss?.();

@@ -90,7 +90,7 @@ describe('playback sessions', () => {
     await other.close();
   });
 
-  test('JWT and hash tokens play HLS; segments cost zero store calls', async () => {
+  test('JWT and hash tokens play HLS; segments and refreshes cost zero store calls', async () => {
     const jwt = await mintStreamJwt(JWT_SECRET, { streamId: 'stream1', type: 'play', exp: exp() });
     const hash = hashToken('stream1', 'play', HASH_SECRET);
     for (const token of [jwt, hash]) {
@@ -99,6 +99,9 @@ describe('playback sessions', () => {
       const before = await storeCalls(gates[0]!);
       for (let i = 0; i < 20; i++) assert.equal((await fetchUrl(r.segmentUrl.replace(new URL(r.segmentUrl).host, new URL(gates[0]!.url).host))).status, 200);
       assert.equal(await storeCalls(gates[0]!), before, 'grant-authorized segments made store calls');
+      // Refreshes too: revocation epochs come from the replica's memory, not the store.
+      for (let i = 0; i < 10; i++) assert.equal((await fetchUrl(r.variantUrl.replace(new URL(r.variantUrl).host, new URL(gates[0]!.url).host))).status, 200);
+      assert.equal(await storeCalls(gates[0]!), before, 'grant refreshes made store calls');
     }
   });
 
