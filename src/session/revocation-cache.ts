@@ -51,6 +51,7 @@ export class RevocationCache {
   private stopWatch: (() => void) | null = null;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
+  private readonly listeners = new Set<(e: EpochValue) => void>();
 
   constructor(
     private readonly store: Store,
@@ -75,6 +76,15 @@ export class RevocationCache {
     this.timer = null;
     this.stopWatch?.();
     this.stopWatch = null;
+  }
+
+  /**
+   * Calls `listener` with every bump pushed to this replica (after the cache applied it), so that
+   * live sessions (WebSocket streams) can end at once. Returns the function that removes it.
+   */
+  onBump(listener: (e: EpochValue) => void): () => void {
+    this.listeners.add(listener);
+    return () => void this.listeners.delete(listener);
   }
 
   /** True once one full sync succeeded: from then on get() answers without the store. */
@@ -136,6 +146,13 @@ export class RevocationCache {
     const k = key(e.app, e.streamId, e.subscriberId);
     if (e.epoch > (this.values.get(k) ?? 0)) this.values.set(k, e.epoch);
     if (this.pending && e.epoch > (this.pending.get(k) ?? 0)) this.pending.set(k, e.epoch);
+    for (const l of this.listeners) {
+      try {
+        l(e);
+      } catch (err) {
+        this.o.log.error({ err }, 'revocation listener failed');
+      }
+    }
   }
 
   /** True when the marker changed (data loss). */

@@ -78,9 +78,9 @@ describe('players on a one-time media-playlist URL', () => {
     const browser = await launchChromium();
     try {
       const tab = await browser.newPage(page.url);
-      const result = await tab.evaluate<{ levelLoads: number; fragLoads: number; errors: string[]; cookies: boolean }>(`new Promise((resolve) => {
+      const result = await tab.evaluate<{ levelLoads: number; fragLoads: number; errors: string[] }>(`new Promise((resolve) => {
         const hls = new Hls({ xhrSetup: (xhr) => { xhr.withCredentials = false; } });
-        const out = { levelLoads: 0, fragLoads: 0, errors: [], cookies: false };
+        const out = { levelLoads: 0, fragLoads: 0, errors: [] };
         hls.on(Hls.Events.LEVEL_LOADED, () => { if (++out.levelLoads >= 6) { hls.destroy(); resolve(out); } });
         hls.on(Hls.Events.FRAG_LOADED, () => { out.fragLoads++; });
         hls.on(Hls.Events.ERROR, (_e, d) => { out.errors.push(d.details + (d.response ? ':' + d.response.code : '')); if (d.fatal) { hls.destroy(); resolve(out); } });
