@@ -19,6 +19,7 @@ import type { Config } from '../config/schema.js';
 import { StoreUnavailableError } from '../errors.js';
 import { blockRole, clampPage, MAX_EVENTS_PER_STREAM } from './memory-store.js';
 import { SCRIPTS, type ScriptCommands } from './redis-scripts.js';
+import { EpochChannel, enc, hex } from './redis-epochs.js';
 import type {
   BlockType,
   ConnectionEvent,
@@ -46,29 +47,6 @@ const EPOCH_TTL_MS = 30 * 24 * 3600 * 1000;
 const retryDelay = (times: number): number => Math.min(50 * 2 ** Math.min(times, 5), 1000);
 const ZREM_CHUNK = 500;
 
-const hex = (s: string): string => Buffer.from(s, 'utf8').toString('hex');
-/** encodeURIComponent never emits `{`, `}`, `:` or `/`; '%%' marks the (lone-surrogate) fallback. */
-function enc(s: string): string {
-  try {
-    return encodeURIComponent(s);
-  } catch {
-    return `%%${hex(s)}`;
-  }
-}
-/** Inverse of enc(); null for text enc() never produces. */
-function dec(s: string): string | null {
-  try {
-    return s.startsWith('%%') ? Buffer.from(s.slice(2), 'hex').toString('utf8') : decodeURIComponent(s);
-  } catch {
-    return null;
-  }
-}
-const unhex = (h: string): string | null => (/^(?:[0-9a-f]{2})*$/.test(h) ? Buffer.from(h, 'hex').toString('utf8') : null);
-/** Escapes Redis glob metacharacters (SCAN MATCH). */
-const globEscape = (s: string): string => s.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
-const reEscape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-const SCAN_COUNT = 1000;
-
 export class RedisStore implements Store {
   readonly kind = 'redis' as const;
   private readonly client: Client;
@@ -78,12 +56,12 @@ export class RedisStore implements Store {
   private closed = false;
   private lastError: unknown;
   private readonly firstReady: Promise<void>;
-  private readonly channel: string;
+  private readonly epochChannel: EpochChannel;
   private readonly watchers = new Set<() => void>();
 
   constructor(cfg: RedisStoreConfig) {
     this.p = cfg.keyPrefix;
-    this.channel = `${cfg.keyPrefix}:epochs`;
+    this.epochChannel = new EpochChannel(cfg.keyPrefix);
     this.timeoutMs = cfg.commandTimeoutMs;
     const auth = cfg.password !== undefined ? { password: cfg.password } : {};
     const conn: RedisOptions = {
@@ -134,21 +112,6 @@ export class RedisStore implements Store {
   /** Subscriber epoch keys are this prefix + hex(subscriberId) (the Lua side builds them too). */
   private subEpochPrefix(app: string, streamId: string): string {
     return `${this.stream(app, streamId)}:ep:`;
-  }
-  /** Published message: `enc(app)/enc(stream)|hex(subscriber) or empty|epoch` (scripts append the rest). */
-  private bumpPrefix(app: string, streamId: string, subscriberId?: string): string {
-    return subscriberId === undefined ? `${enc(app)}/${enc(streamId)}||` : `${enc(app)}/${enc(streamId)}|${hex(subscriberId)}|`;
-  }
-  private parseBump(message: string): EpochValue | null {
-    const [where, subHex, epochText] = message.split('|');
-    const slash = where?.indexOf('/') ?? -1;
-    if (where === undefined || slash < 0 || subHex === undefined || epochText === undefined) return null;
-    const app = dec(where.slice(0, slash));
-    const streamId = dec(where.slice(slash + 1));
-    const sub = subHex === '' ? undefined : unhex(subHex);
-    const epoch = Number(epochText);
-    if (app === null || streamId === null || sub === null || !Number.isSafeInteger(epoch)) return null;
-    return sub === undefined ? { app, streamId, epoch } : { app, streamId, subscriberId: sub, epoch };
   }
 
   // --- one-time tokens -------------------------------------------------------------------
@@ -215,7 +178,7 @@ export class RedisStore implements Store {
         const deleted = (await Promise.all(ids.map((id) => c.sgRevokeToken(this.tokenKey(app, id), streamId)))) as number[];
         for (let i = 0; i < ids.length; i += ZREM_CHUNK) await c.zrem(`${s}:tokens`, ...ids.slice(i, i + ZREM_CHUNK));
         // Bump after deleting: a playback minted from a token consumed before this point is revoked.
-        await c.sgBumpEpoch(`${s}:ep`, EPOCH_TTL_MS, this.channel, this.bumpPrefix(app, streamId));
+        await c.sgBumpEpoch(`${s}:ep`, EPOCH_TTL_MS, this.epochChannel.channel, this.epochChannel.prefix(app, streamId));
         return deleted.reduce((a, b) => a + b, 0);
       },
       4,
@@ -252,7 +215,7 @@ export class RedisStore implements Store {
   async deleteSubscriber(app: string, streamId: string, subscriberId: string): Promise<boolean> {
     const epoch = this.subEpochPrefix(app, streamId) + hex(subscriberId);
     const n = await this.run('deleteSubscriber', (c) =>
-      c.sgDeleteSubscriber(...this.subKeys(app, streamId), epoch, subscriberId, EPOCH_TTL_MS, this.channel, this.bumpPrefix(app, streamId, subscriberId)),
+      c.sgDeleteSubscriber(...this.subKeys(app, streamId), epoch, subscriberId, EPOCH_TTL_MS, this.epochChannel.channel, this.epochChannel.prefix(app, streamId, subscriberId)),
     );
     return n === 1;
   }
@@ -260,7 +223,7 @@ export class RedisStore implements Store {
   async deleteSubscribers(app: string, streamId: string): Promise<number> {
     const prefix = this.subEpochPrefix(app, streamId);
     return (await this.run('deleteSubscribers', (c) =>
-      c.sgDeleteSubscribers(...this.subKeys(app, streamId), prefix, EPOCH_TTL_MS, this.channel, `${enc(app)}/${enc(streamId)}|`),
+      c.sgDeleteSubscribers(...this.subKeys(app, streamId), prefix, EPOCH_TTL_MS, this.epochChannel.channel, this.epochChannel.streamPrefix(app, streamId)),
     )) as number;
   }
 
@@ -270,7 +233,7 @@ export class RedisStore implements Store {
     const block = JSON.stringify({ blockedType: unblock ? null : type, blockedUntilUnitTimeStampMs: unblock ? 0 : untilMs });
     const epoch = this.subEpochPrefix(app, streamId) + hex(subscriberId);
     await this.run('blockSubscriber', (c) =>
-      c.sgBlockSubscriber(...this.subKeys(app, streamId), epoch, subscriberId, JSON.stringify(created), block, EPOCH_TTL_MS, this.channel, this.bumpPrefix(app, streamId, subscriberId)),
+      c.sgBlockSubscriber(...this.subKeys(app, streamId), epoch, subscriberId, JSON.stringify(created), block, EPOCH_TTL_MS, this.epochChannel.channel, this.epochChannel.prefix(app, streamId, subscriberId)),
     );
   }
 
@@ -288,60 +251,13 @@ export class RedisStore implements Store {
   }
 
   async listEpochs(): Promise<EpochValue[]> {
-    const match = `{${globEscape(this.p)}:*}:ep*`;
-    const keyShape = new RegExp(`^\\{${reEscape(this.p)}:([^/{}]*)/([^/{}]*)\\}:ep(?::([0-9a-f]*))?$`);
-    return this.run(
-      'listEpochs',
-      async () => {
-        const out: EpochValue[] = [];
-        // Cluster: every master holds its own slots; SCAN each. Keys from one node's SCAN live on it.
-        const nodes: Redis[] = this.client instanceof Cluster ? this.client.nodes('master') : [this.client as Redis];
-        for (const node of nodes) {
-          let cursor = '0';
-          do {
-            const [next, keys] = await node.scan(cursor, 'MATCH', match, 'COUNT', SCAN_COUNT);
-            cursor = next;
-            const parsed = keys.map((key) => ({ key, m: keyShape.exec(key) })).filter((x) => x.m !== null);
-            if (parsed.length === 0) continue;
-            const values = await Promise.all(parsed.map((x) => node.get(x.key)));
-            parsed.forEach(({ m }, i) => {
-              const app = dec(m![1]!);
-              const streamId = dec(m![2]!);
-              const sub = m![3] === undefined ? undefined : unhex(m![3]);
-              const epoch = Number(values[i] ?? 0);
-              if (app === null || streamId === null || sub === null || !(epoch > 0)) return;
-              out.push(sub === undefined ? { app, streamId, epoch } : { app, streamId, subscriberId: sub, epoch });
-            });
-          } while (cursor !== '0');
-        }
-        return out;
-      },
-      // One SCAN page and one GET batch per round; bounded so a huge keyspace cannot hang a resync.
-      64,
-    );
+    // One SCAN page and one GET batch per round; bounded so a huge keyspace cannot hang a resync.
+    return this.run('listEpochs', (c) => this.epochChannel.list(c), 64);
   }
 
   watchEpochs(onBump: (e: EpochValue) => void, onSync: () => void): () => void {
     if (this.closed) return () => {};
-    // A connection of its own: a subscribed connection can run no other command.
-    const sub = this.client.duplicate() as Redis | Cluster;
-    sub.on('error', () => {}); // reconnects on its own; the cache's heartbeat notices an outage
-    sub.on('message', (channel: string, message: string) => {
-      if (channel !== this.channel) return;
-      const e = this.parseBump(message);
-      if (e) onBump(e);
-    });
-    // Subscribe on every (re)connection and resync after it: bumps published meanwhile are lost.
-    sub.on('ready', () => {
-      sub.subscribe(this.channel).then(onSync, () => {});
-    });
-    let stopped = false;
-    const stop = () => {
-      if (stopped) return;
-      stopped = true;
-      this.watchers.delete(stop);
-      sub.disconnect();
-    };
+    const stop = this.epochChannel.watch(this.client, onBump, onSync, () => this.watchers.delete(stop));
     this.watchers.add(stop);
     return stop;
   }
