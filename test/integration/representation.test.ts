@@ -37,7 +37,7 @@ describe('re-presenting a spent credential', () => {
     totpCode(totpKeyFor({ policy: { secret: TOTP_SECRET, derivation: 'hmac', periodSeconds: 30 }, subscriberId, streamId, type })!.key, 30, Date.now());
 
   before(async () => {
-    origin = await startSampleOrigin({ apps: ['LiveApp', 'TotpApp'], now: () => clock });
+    origin = await startSampleOrigin({ apps: ['LiveApp', 'TotpApp', 'ShortApp'], now: () => clock });
     const config = {
       origin: { url: origin.url },
       store: redis,
@@ -45,6 +45,8 @@ describe('re-presenting a spent credential', () => {
       apps: {
         LiveApp: { play: { oneTimeToken: true } },
         TotpApp: { play: { totp: { enabled: true, secret: TOTP_SECRET, derivation: 'hmac', periodSeconds: 30, preventReplay: true } } },
+        // 10 s steps, no tolerance: a code leaves its window within 10 s.
+        ShortApp: { play: { totp: { enabled: true, secret: TOTP_SECRET, derivation: 'hmac', periodSeconds: 10, window: 0 } } },
       },
     };
     gates = [await startTestGate(config), await startTestGate(config)];
@@ -129,6 +131,23 @@ describe('re-presenting a spent credential', () => {
     const replay = await fetchUrl(url, {}, other);
     assert.equal(replay.status, 401);
     assert.equal(reason(replay), 'subscriber_code_replayed');
+  });
+
+  test('a TOTP code past its window still continues the playback it opened, for its client only', { timeout: 30_000 }, async () => {
+    const step = () => Math.floor(Date.now() / 10_000);
+    const k = step();
+    const c = totpCode(totpKeyFor({ policy: { secret: TOTP_SECRET, derivation: 'hmac', periodSeconds: 10 }, subscriberId: 'viewer-8', streamId: 'stream1', type: 'play' })!.key, 10, Date.now());
+    const url = `${gates[0]!.url}/ShortApp/streams/stream1.m3u8?subscriberId=viewer-8&subscriberCode=${c}`;
+    const first = await fetchUrl(url);
+    assert.equal(first.status, 200);
+    if (step() !== k) return; // the step turned during the request: nothing left to prove here
+    while (step() === k) await new Promise((r) => setTimeout(r, 100));
+    const later = await fetchUrl(rr.next(url));
+    assert.equal(later.status, 200, later.text);
+    assert.equal(sessionOf(grantIn(later.text, url)), sessionOf(grantIn(first.text, url)));
+    const stranger = await fetchUrl(url, {}, other);
+    assert.equal(stranger.status, 401);
+    assert.equal(reason(stranger), 'subscriber_code_invalid');
   });
 
   test('session.resumeSpentCredentials: false restores strict single use, even for the same client', async () => {
