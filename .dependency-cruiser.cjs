@@ -13,8 +13,8 @@ const LAYERS = [
   { name: 'decision', path: '^src/decision/(?!(types|reasons)\\.ts$)' },
   // 5. One target → authorize pass.
   { name: 'authorize', path: '^src/authorize/' },
-  // 6. Thin doors: HTTP proxy, /verify, WebSocket (RTMP and SRT next).
-  { name: 'doors', path: '^src/(proxy/(?!(respond|forward|cors)\\.ts$)|(verify|ws|rtmp|srt)/)' },
+  // 6. Thin doors: HTTP proxy, /verify, WebSocket, RTMP, SRT (and ingest/, what RTMP and SRT share).
+  { name: 'doors', path: '^src/(proxy/(?!(respond|forward|cors)\\.ts$)|(verify|ws|rtmp|srt|ingest)/)' },
   // 7. The edge: management API and REST filter, admin listener.
   { name: 'edge', path: '^src/(api|admin)/' },
   // 8. Assembly: the runtime, the public router, the server, the CLI and the demo.

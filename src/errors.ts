@@ -13,6 +13,13 @@ export const ErrorCode = {
   badRequest: 'SG_ERR_BAD_REQUEST',
   manifestTooLarge: 'SG_ERR_TOO_LARGE',
   usage: 'SG_ERR_USAGE',
+  amf: 'SG_ERR_AMF',
+  rtmpProtocol: 'SG_ERR_RTMP_PROTOCOL',
+  rtmpHandshake: 'SG_ERR_RTMP_HANDSHAKE',
+  readTimeout: 'SG_ERR_READ_TIMEOUT',
+  proxyHeader: 'SG_ERR_PROXY_HEADER',
+  srtPacket: 'SG_ERR_SRT_PACKET',
+  originTimeout: 'SG_ERR_ORIGIN_TIMEOUT',
 } as const;
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
 

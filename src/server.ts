@@ -12,6 +12,8 @@ import { createPublicRouter } from './server/router.js';
 import { createAdminHandler } from './admin/admin-server.js';
 import { createWsGate, type WsGate } from './ws/ws-gate.js';
 import { managementRoute } from './api/router.js';
+import { createRtmpGate, type RtmpGate } from './rtmp/rtmp-gate.js';
+import { createSrtGate, type SrtGate } from './srt/srt-gate.js';
 
 export interface RunningGate {
   runtime: Runtime;
@@ -22,6 +24,10 @@ export interface RunningGate {
   adminServer: http.Server | null;
   /** The signalling WebSocket gate on the public listener. */
   wsGate: WsGate;
+  /** The RTMP door, when `rtmp.enabled`. */
+  rtmpGate: RtmpGate | null;
+  /** The SRT door, when `srt.enabled`. */
+  srtGate: SrtGate | null;
   /** Stops accepting, waits for in-flight requests (up to drainTimeoutMs), closes everything. */
   close(): Promise<void>;
 }
@@ -60,7 +66,11 @@ export async function startGate(config: Config, opts: StartOptions = {}): Promis
   const adminServer = config.admin.enabled ? http.createServer(createAdminHandler(runtime, state, [managementRoute(runtime)])) : null;
   const url = await listen(publicServer, config.listen.host, config.listen.port);
   const adminUrl = adminServer ? await listen(adminServer, config.admin.host, config.admin.port) : null;
-  log.info({ url, adminUrl, store: store.kind, apps: [...runtime.apps.keys()], origin: config.origin.url ?? null }, 'streamgate listening');
+  const rtmpGate = config.rtmp.enabled ? createRtmpGate(runtime) : null;
+  await rtmpGate?.listen();
+  const srtGate = config.srt.enabled ? createSrtGate(runtime) : null;
+  await srtGate?.listen();
+  log.info({ url, adminUrl, rtmp: rtmpGate?.address() ?? null, srt: srtGate?.address() ?? null, store: store.kind, apps: [...runtime.apps.keys()], origin: config.origin.url ?? null }, 'streamgate listening');
 
   let closing: Promise<void> | null = null;
   const close = () =>
@@ -68,10 +78,14 @@ export async function startGate(config: Config, opts: StartOptions = {}): Promis
       state.draining = true;
       // Upgraded sockets count as open connections: close the relays (1001) or close() never returns.
       const wsClosed = wsGate.shutdown(config.shutdown.drainTimeoutMs);
+      const rtmpClosed = rtmpGate?.shutdown(config.shutdown.drainTimeoutMs);
+      const srtClosed = srtGate?.shutdown(config.shutdown.drainTimeoutMs);
       const drained = new Promise<void>((resolve) => publicServer.close(() => resolve()));
       publicServer.closeIdleConnections();
       const timer = setTimeout(() => publicServer.closeAllConnections(), config.shutdown.drainTimeoutMs);
       await wsClosed;
+      await rtmpClosed;
+      await srtClosed;
       await drained;
       clearTimeout(timer);
       if (adminServer) {
@@ -84,5 +98,5 @@ export async function startGate(config: Config, opts: StartOptions = {}): Promis
       log.info('streamgate stopped');
     })());
 
-  return { runtime, url, adminUrl, publicServer, adminServer, wsGate, close };
+  return { runtime, url, adminUrl, publicServer, adminServer, wsGate, rtmpGate, srtGate, close };
 }

@@ -200,6 +200,41 @@ export const configSchema = z.strictObject({
       revocationCheckSeconds: positiveInt.default(5),
     })
     .prefault({}),
+  rtmp: z
+    .strictObject({
+      /** Serve the RTMP door (ingest and playback) in front of the origin's RTMP port. */
+      enabled: z.boolean().default(false),
+      listen: z.strictObject({ host: z.string().default('0.0.0.0'), port: port.default(1935) }).prefault({}),
+      /** The origin's RTMP listener: `rtmp://host:port` or `host:port`. Required when enabled. */
+      origin: z.string().optional(),
+      originConnectTimeoutMs: positiveInt.default(3000),
+      /** From TCP accept to the end of the handshake (and PROXY header). */
+      handshakeTimeoutMs: positiveInt.default(5000),
+      /** From the handshake to the first authorized publish/play: an idle client is dropped. */
+      commandTimeoutMs: positiveInt.default(10000),
+      /** No byte in either direction for this long ends the connection. */
+      idleTimeoutMs: positiveInt.default(60000),
+      /** Largest command message assembled (connect, publish, play, …). */
+      maxCommandBytes: positiveInt.max(1024 * 1024).default(64 * 1024),
+      maxConnections: positiveInt.default(1000),
+      /** Peers (load balancers) that must send a PROXY protocol v1/v2 header naming the client. */
+      proxyProtocol: z.strictObject({ trustedCIDRs: z.array(cidr).default([]) }).prefault({}),
+    })
+    .prefault({}),
+  srt: z
+    .strictObject({
+      /** Serve the SRT door (UDP) in front of the origin's SRT listener. */
+      enabled: z.boolean().default(false),
+      listen: z.strictObject({ host: z.string().default('0.0.0.0'), port: port.default(4200) }).prefault({}),
+      /** The origin's SRT listener: `srt://host:port` or `host:port`. Required when enabled. */
+      origin: z.string().optional(),
+      /** From the caller's first induction to the decision on its conclusion. */
+      handshakeTimeoutMs: positiveInt.default(5000),
+      /** No datagram from the caller for this long ends the session. */
+      idleTimeoutMs: positiveInt.default(30000),
+      maxSessions: positiveInt.default(1000),
+    })
+    .prefault({}),
   panel: z.strictObject({ allowedCIDRs: z.array(cidr).default([]) }).prefault({}),
   shutdown: z.strictObject({ drainTimeoutMs: positiveInt.default(10000) }).prefault({}),
   apps: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'app names are [A-Za-z0-9_-]+'), appSchema).default({}),

@@ -54,6 +54,14 @@ export function crossFieldIssues(config: Config): ConfigIssue[] {
   if (config.admin.enabled && config.admin.port !== 0 && config.admin.port === config.listen.port && config.admin.host === config.listen.host) {
     issues.push({ path: 'admin.port', message: 'must differ from listen.port' });
   }
+  if (config.rtmp.enabled) {
+    if (!config.rtmp.origin) issues.push({ path: 'rtmp.origin', message: 'is required when rtmp.enabled is true (e.g. rtmp://origin:1935)' });
+    else if (!/^(rtmp:\/\/)?[^/?#\s]+$/.test(config.rtmp.origin)) issues.push({ path: 'rtmp.origin', message: 'must be rtmp://host:port or host:port' });
+  }
+  if (config.srt.enabled) {
+    if (!config.srt.origin) issues.push({ path: 'srt.origin', message: 'is required when srt.enabled is true (e.g. srt://origin:4200)' });
+    else if (!/^(srt:\/\/)?[^/?#\s]+:\d+$/.test(config.srt.origin)) issues.push({ path: 'srt.origin', message: 'must be srt://host:port or host:port' });
+  }
   if (config.session.maxLifetimeSeconds < config.session.ttlSeconds) {
     issues.push({ path: 'session.maxLifetimeSeconds', message: 'must be at least session.ttlSeconds' });
   }
