@@ -8,7 +8,8 @@ import { compileApps, type AppRuntime } from './decision/policy.js';
 import { compileCidrs } from './request/client-ip.js';
 import { createOriginPool } from './proxy/forward.js';
 import { instrumentStore } from './store/instrumented-store.js';
-import { PlaybackSessions } from './session/playback-sessions.js';
+import { PlaybackSessions, SESSION_GRACE_MS } from './session/playback-sessions.js';
+import { PlaybackEnds } from './session/playback-ends.js';
 import { RevocationCache } from './session/revocation-cache.js';
 import { recordConnectionEvent } from './api/connection-events.js';
 import type { StreamRegistry } from './checks/registered-stream.js';
@@ -29,6 +30,8 @@ export interface Runtime {
   sessions: PlaybackSessions;
   /** Revocation epochs in memory, kept current by push (started here, closed with the gate). */
   revocations: RevocationCache;
+  /** Writes `disconnected` events for HTTP playback sessions whose refreshes stopped. */
+  playbackEnds: PlaybackEnds;
   /** Per app, when `publish.registry: origin`: where "registered stream" is asked (else the store). */
   registries: Map<string, StreamRegistry>;
   /** Per app, compiled at start: CORS policy and REST filter (JWT key resolver, CIDRs). */
@@ -45,16 +48,31 @@ export function createRuntime(config: Config, deps: { store: Store; log: Logger;
     onDataLoss: () => deps.metrics.storeDataLoss.inc(),
   });
   revocations.start();
-  // Every new playback session is a `connected` event for the management API's statistics.
-  const sessions = new PlaybackSessions(config.session, store, revocations, (app, grant, protocol) => {
-    void recordConnectionEvent({ store, log: deps.log }, app, { streamId: grant.streamId, subscriberId: grant.subscriberId, type: grant.role, eventType: 'connected', eventProtocol: protocol });
-  });
+  // Every new playback session is a `connected` event for the management API's statistics, and a
+  // session whose refreshes stop (grant expiry + grace) a `disconnected` one, written by one replica.
+  const playbackEnds = new PlaybackEnds(
+    store,
+    ({ playback: p }, lapsedAtMs) =>
+      void recordConnectionEvent({ store, log: deps.log }, p.app, { streamId: p.streamId, subscriberId: p.subscriberId, type: p.type, eventType: 'disconnected', eventProtocol: p.eventProtocol, timestamp: lapsedAtMs }),
+    { graceMs: SESSION_GRACE_MS, flushIntervalMs: 1000, sweepIntervalMs: 5000 },
+    (err, what) => deps.log.debug({ err, what }, 'playback end tracking deferred: store unavailable'),
+  );
+  const sessions = new PlaybackSessions(
+    config.session,
+    store,
+    revocations,
+    (app, grant, protocol) => {
+      void recordConnectionEvent({ store, log: deps.log }, app, { streamId: grant.streamId, subscriberId: grant.subscriberId, type: grant.role, eventType: 'connected', eventProtocol: protocol });
+    },
+    (app, grant, protocol) => playbackEnds.seen(app, grant, protocol),
+  );
   const pool = config.origin.url ? createOriginPool({ ...config.origin, url: config.origin.url }) : null;
   if (sessions.ephemeralKey) deps.log.warn('session.secrets is empty: playback grants are signed with a random key and verify on this replica only');
   const apps = compileApps(config, store);
   return {
     sessions,
     revocations,
+    playbackEnds,
     config,
     apps,
     cors: new Map([...apps.values()].map((a) => [a.name, compileCors(a.config.cors)])),

@@ -70,6 +70,7 @@ export async function startGate(config: Config, opts: StartOptions = {}): Promis
   await rtmpGate?.listen();
   const srtGate = config.srt.enabled ? createSrtGate(runtime) : null;
   await srtGate?.listen();
+  runtime.playbackEnds.start();
   log.info({ url, adminUrl, rtmp: rtmpGate?.address() ?? null, srt: srtGate?.address() ?? null, store: store.kind, apps: [...runtime.apps.keys()], origin: config.origin.url ?? null }, 'streamgate listening');
 
   let closing: Promise<void> | null = null;
@@ -93,6 +94,8 @@ export async function startGate(config: Config, opts: StartOptions = {}): Promis
         await new Promise<void>((resolve) => adminServer.close(() => resolve()));
       }
       await runtime.pool?.close().catch(() => undefined);
+      // Hand this replica's live sessions to the store, so any replica reports their end.
+      await runtime.playbackEnds.stop().catch(() => undefined);
       runtime.revocations.close();
       await store.close().catch(() => undefined);
       log.info('streamgate stopped');

@@ -11,12 +11,12 @@
 //   * a browser (any request with an Origin header) must bring a JWT: an IP allowlist alone would
 //     let any web page the admin visits drive the API with the admin's network position (CSRF).
 import type { IncomingMessage } from 'node:http';
-import { errors, jwtVerify } from 'jose';
+import { errors } from 'jose';
 import type { Runtime } from '../runtime.js';
 import type { Store } from '../store/store.js';
 import type { AppRuntime } from '../decision/policy.js';
 import { effectiveAlgorithms } from '../config/validate.js';
-import { createKeyResolver, type KeyResolver } from '../jwt/key-resolver.js';
+import { createKeyResolver, verifyJwt as verifyWithKeys, type KeyResolver } from '../jwt/key-resolver.js';
 import { compileCidrs, type IpMatcher } from '../request/client-ip.js';
 import { clientIpOf } from '../request/context.js';
 
@@ -41,7 +41,7 @@ export interface CompiledRestFilter {
 /** Compiles `apps.<name>.rest` (the public and admin listeners share the result). */
 export function compileRestFilter(rest: AppRuntime['config']['rest'], store: Store): CompiledRestFilter {
   const j = rest.jwt;
-  const configured = Boolean(j.secret || j.jwksUrl);
+  const configured = Boolean(j.secret?.length || j.jwksUrl);
   return {
     jwt: configured
       ? {
@@ -65,7 +65,7 @@ export function bearerToken(header: string | undefined): string | null {
 async function verifyJwt(rt: Runtime, app: AppRuntime, jwt: NonNullable<CompiledRestFilter['jwt']>, token: string): Promise<RestFilterResult> {
   const cfg = app.config.rest.jwt;
   try {
-    await jwtVerify(token, jwt.resolver, {
+    await verifyWithKeys(token, jwt.resolver, {
       algorithms: jwt.algorithms,
       requiredClaims: ['exp'],
       issuer: cfg.issuer,

@@ -12,7 +12,7 @@ import { isStreamId, routeRequest } from '../request/stream-path.js';
 import { sendDeny, sendJson } from '../proxy/respond.js';
 import { checkRest } from './rest-filter.js';
 import { ApiReason, result, sendResult, type ApiRoute } from './http.js';
-import { tokenRoutes } from './tokens.js';
+import { legacyTokenRoutes, tokenRoutes } from './tokens.js';
 import { subscriberRoutes } from './subscribers.js';
 import { StreamMessage, streamRoutes } from './streams.js';
 import { eventRoutes } from './events.js';
@@ -39,10 +39,19 @@ function matchPattern(pattern: readonly string[], segments: readonly string[]): 
   return params;
 }
 
-/** `below` = segments after `/{app}/rest/v2/broadcasts`. */
-export function matchManagement(method: string, below: readonly string[]): Match {
+/**
+ * `rest` = segments after `/{app}/rest`: `v2/broadcasts/…` (the API) or `broadcast/…` (the 1.x token
+ * path). Anything else is not ours ('unknown').
+ */
+export function matchManagement(method: string, rest: readonly string[]): Match {
+  if (rest[0] === 'v2' && rest[1] === 'broadcasts') return matchRoutes(ROUTES, method, rest.slice(2));
+  if (rest[0] === 'broadcast') return matchRoutes(legacyTokenRoutes, method, rest.slice(1));
+  return { kind: 'unknown' };
+}
+
+function matchRoutes(routes: readonly ApiRoute[], method: string, below: readonly string[]): Match {
   const onPath: ApiRoute[] = [];
-  for (const route of ROUTES) {
+  for (const route of routes) {
     const params = matchPattern(route.pattern, below);
     if (!params) continue;
     // No implicit HEAD for GET: a HEAD on `/token` must not mint a token.
@@ -74,8 +83,7 @@ export async function handleRest(
     return 'handled';
   }
   const method = req.method ?? 'GET';
-  const isManagement = rest[0] === 'v2' && rest[1] === 'broadcasts';
-  const m: Match = isManagement ? matchManagement(method, rest.slice(2)) : { kind: 'unknown' };
+  const m = matchManagement(method, rest);
   if (m.kind === 'unknown') {
     if (listener === 'public') return 'forward';
     sendJson(res, 404, { error: 'not_found', reason: ApiReason.routeUnknown });

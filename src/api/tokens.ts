@@ -9,6 +9,7 @@ import { mintStreamJwt } from '../checks/mint-jwt.js';
 import { isStreamId } from '../request/stream-path.js';
 import { sendJson } from '../proxy/respond.js';
 import { asObject, optionalString, PAGE_MESSAGE, parsePage, readJsonBody, result, sendResult, type ApiRequest, type ApiRoute } from './http.js';
+import { StreamMessage } from './streams.js';
 
 export const TokenMessage = {
   define: 'Define Stream ID, Token Type and Expire Date (unix time)',
@@ -59,7 +60,8 @@ async function createToken(c: ApiRequest): Promise<void> {
 async function createJwt(c: ApiRequest): Promise<void> {
   const r = readTokenRequest(c);
   if (!r.ok) return sendResult(c.res, 400, result(false, r.message));
-  const secret = c.app.config[r.type].jwt.secret;
+  // During a rotation the first secret signs; the others only still verify.
+  const secret = c.app.config[r.type].jwt.secret?.[0];
   if (!secret || Buffer.byteLength(secret) < 32) return sendResult(c.res, 400, result(false, TokenMessage.noJwtKey));
   const jwt = await mintStreamJwt(secret, { streamId: r.streamId, type: r.type, exp: r.expireDate, roomId: r.roomId });
   sendJson(c.res, 200, tokenJson({ tokenId: jwt, streamId: r.streamId, type: r.type, expireDate: r.expireDate, roomId: r.roomId ?? null }));
@@ -97,6 +99,21 @@ async function validateToken(c: ApiRequest): Promise<void> {
   const r = await c.rt.store.consumeToken(c.app.name, { tokenId, streamIds: streamId ? [streamId] : [], type, roomId }, Date.now(), consume);
   sendResult(c.res, 200, r.outcome === 'ok' ? result(true) : result(false, r.outcome));
 }
+
+/**
+ * Ant Media 1.x `GET /{app}/rest/broadcast/getToken?id=<streamId>&expireDate=<unix s>&type=play|publish`
+ * (BroadcastRestService#getToken before the v2 API): the stream id comes from the query, everything
+ * else — validation, messages, the Token JSON — is `GET /v2/broadcasts/{id}/token`'s.
+ */
+async function createTokenV1(c: ApiRequest): Promise<void> {
+  const id = c.query.get('id');
+  if (!id) return sendResult(c.res, 400, result(false, TokenMessage.define));
+  if (!isStreamId(id)) return sendResult(c.res, 400, result(false, StreamMessage.invalid));
+  return createToken({ ...c, params: { ...c.params, id } });
+}
+
+/** Routes below `/{app}/rest/broadcast` (the 1.x API) that backends written for it still call. */
+export const legacyTokenRoutes: ApiRoute[] = [{ method: 'GET', pattern: ['getToken'], handler: createTokenV1, exclusive: true }];
 
 export const tokenRoutes: ApiRoute[] = [
   { method: 'POST', pattern: ['validate-token'], handler: validateToken, exclusive: true },

@@ -81,7 +81,8 @@ export function gatedTarget(app: AppRuntime, role: Role, kind: FileKind, streamI
 
 /** Resolves a canonical request; see the file header for the table. Pure: no I/O. */
 export function resolveTarget(apps: ReadonlyMap<string, AppRuntime>, r: TargetRequest): Target {
-  const route = routeRequest(r.segments as string[]);
+  // Each app reads stream files with its own grammar (segment suffix formats).
+  const route = routeRequest(r.segments as string[], (name) => apps.get(name)?.grammar);
   if (route.area === 'root') return r.door === 'proxy' && r.isPanelClient?.() ? { type: 'pass', app: null, why: 'panel' } : refuse(Reason.routeDenied);
   const app = apps.get(route.app);
   if (!app) return r.door === 'proxy' && r.isPanelClient?.() ? { type: 'pass', app: null, why: 'panel' } : refuse(Reason.appNotFound);

@@ -18,20 +18,26 @@ export function hashToken(streamId: string, role: Role, secret: string): string 
 
 const INVALID: CheckResult = { ok: false, status: 401, reason: Reason.tokenInvalid };
 
-/** Valid when the token is the hash of any of the streams the requested file may belong to. */
+/**
+ * Valid when the token is the hash of any of the streams the requested file may belong to, under any
+ * of the configured secrets (rotation: the first is current, the others are still accepted).
+ */
 export function checkHashToken(token: string, ctx: RequestContext, policy: HashPolicy): CheckResult {
-  const secret = policy.secret;
-  // An empty secret makes the hash computable by anyone: treat as not configured (validate.ts requires one).
-  if (!secret) return INVALID;
+  // An empty secret makes the hash computable by anyone: never used (validate.ts refuses one).
+  const secrets = policy.secret?.filter((s) => s !== '') ?? [];
+  if (secrets.length === 0) return INVALID;
   // Fail fast on shape: anything that is not 64 bytes cannot be a digest (and timingSafeEqual needs equal lengths).
   if (token.length !== HASH_HEX_LENGTH) return INVALID;
   const given = Buffer.from(token, 'utf8');
   if (given.length !== HASH_HEX_LENGTH) return INVALID;
   let matched: string | undefined;
-  // Check every candidate (no early exit) so timing does not reveal which candidate matched.
-  for (const streamId of ctx.streamIds) {
-    const expected = Buffer.from(hashToken(streamId, ctx.role, secret), 'utf8');
-    if (timingSafeEqual(given, expected) && matched === undefined) matched = streamId;
+  // Check every (secret, candidate) pair (no early exit) so timing reveals neither which stream nor
+  // which secret matched.
+  for (const secret of secrets) {
+    for (const streamId of ctx.streamIds) {
+      const expected = Buffer.from(hashToken(streamId, ctx.role, secret), 'utf8');
+      if (timingSafeEqual(given, expected) && matched === undefined) matched = streamId;
+    }
   }
   return matched !== undefined ? { ok: true, streamId: matched } : INVALID;
 }

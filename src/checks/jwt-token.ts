@@ -1,7 +1,7 @@
 // JWT stream check (reference §4.1, improvements §13.6): algorithms pinned, `exp` required, clock
 // tolerance, `streamId` + `type` claims bound to the request. A token is verified with crypto once;
 // later requests carrying it (every HLS segment) only re-check time and claims from a bounded cache.
-import { errors, jwtVerify } from 'jose';
+import { errors } from 'jose';
 import type { JWTPayload } from 'jose';
 import type { CheckResult, RequestContext } from '../decision/types.js';
 import { Reason } from '../errors.js';
@@ -9,7 +9,7 @@ import type { ReasonCode } from '../errors.js';
 import type { JwtPolicy } from '../config/schema.js';
 import { effectiveAlgorithms } from '../config/validate.js';
 import type { Store } from '../store/store.js';
-import { createKeyResolver } from '../jwt/key-resolver.js';
+import { createKeyResolver, verifyJwt } from '../jwt/key-resolver.js';
 import type { KeyResolver } from '../jwt/key-resolver.js';
 
 /** What the cache keeps of a verified token: only the claims the per-request checks need. */
@@ -103,7 +103,7 @@ export function createJwtCheck(policy: JwtPolicy, store: Store, options: JwtChec
     if (algorithms.length === 0) return Reason.tokenInvalid;
     verifications++;
     try {
-      const { payload } = await jwtVerify(token, keyResolver, {
+      const { payload } = await verifyJwt(token, keyResolver, {
         algorithms,
         clockTolerance: toleranceS,
         currentDate: new Date(nowMs),

@@ -4,9 +4,14 @@ import { UsageError } from '../errors.js';
 import { loadConfigFile } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 
-export function parse<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T, help: string) {
+/**
+ * Parses a command's options with node:util parseArgs (strict: an unknown flag is an error naming it).
+ * Returns the parsed result; `null` after `--help`/`-h` (help printed to stdout: exit 0); `undefined`
+ * on a usage error (message and help printed to stderr: exit 2). Positionals are errors unless allowed.
+ */
+export function parse<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T, help: string, allowPositionals = false) {
   try {
-    const r = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    const r = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals, strict: true });
     if ((r.values as Record<string, unknown>).help) {
       console.log(help);
       return null;
@@ -20,15 +25,20 @@ export function parse<T extends NonNullable<ParseArgsConfig['options']>>(argv: s
 
 /**
  * `streamgate <command> <sub> [options]`: the sub-command and its parsed options, or the exit code
- * to return right away (0 after --help, 2 for a usage error, which is printed with the help).
+ * to return right away — 0 after `--help` anywhere (`token --help`, `token jwt --help`), 2 for a usage
+ * error (no sub-command, an extra positional, an unknown flag), printed with the help on stderr.
  */
 export function parseSubcommand<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T, help: string): { sub: string; values: Record<string, unknown> } | number {
-  const [sub, ...rest] = argv;
-  const a = parse(rest, options, help);
+  const a = parse(argv, options, help, true);
   if (a === null) return 0;
   if (a === undefined) return 2;
-  if (!sub || sub.startsWith('-')) {
-    console.error(help);
+  const [sub, ...extra] = a.positionals;
+  if (!sub) {
+    console.error(`a sub-command is required\n\n${help}`);
+    return 2;
+  }
+  if (extra.length) {
+    console.error(`unexpected argument '${extra[0]}'\n\n${help}`);
     return 2;
   }
   return { sub, values: a.values as Record<string, unknown> };

@@ -10,7 +10,7 @@ commands:
   demo [--port N]                built-in sample origin + gate (memory store), with ready curl lines
   token create|hash|jwt|totp …   mint a one-time token, or compute a hash token, JWT or TOTP code
   subscriber add|list|delete|block …   manage TOTP subscribers in the configured store
-  stream register|unregister|list …    manage the registered-stream list ("accept undefined streams")
+  stream register|unregister|show …    manage the registered-stream list ("accept undefined streams")
 
 Run 'streamgate <command> --help' for a command's options.`;
 

@@ -2,6 +2,7 @@
 // validate.ts. Every key is documented in config.example.yaml.
 import { z } from 'zod';
 import ipaddr from 'ipaddr.js';
+import { compileSuffixFormat, DEFAULT_SUFFIX_FORMAT } from '../request/segment-suffix.js';
 
 const port = z.number().int().min(0).max(65535);
 const positiveInt = z.number().int().positive();
@@ -33,11 +34,19 @@ const jwksOptions = {
   jwksShared: z.boolean().default(true),
 };
 
+/**
+ * A shared secret, or a list of them for rotation without downtime: the first signs (REST `jwt-token`,
+ * the CLI), every one verifies. A plain string is a list of one, so older configs keep working.
+ */
+const secretList = z
+  .union([z.string(), z.array(z.string()).min(1, 'list at least one secret')])
+  .transform((v): string[] => (typeof v === 'string' ? [v] : v));
+
 const rolePolicyShape = {
   oneTimeToken: toggle({}),
-  hash: toggle({ secret: z.string().optional() }),
+  hash: toggle({ secret: secretList.optional() }),
   jwt: toggle({
-    secret: z.string().optional(),
+    secret: secretList.optional(),
     ...jwksOptions,
     algorithms: z.array(z.enum(JWT_ALGORITHMS)).min(1).optional(),
     clockToleranceSeconds: z.number().int().min(0).max(300).default(30),
@@ -89,7 +98,7 @@ const restConfig = z
     forwardCreate: z.boolean().default(false),
     jwt: z
       .strictObject({
-        secret: z.string().optional(),
+        secret: secretList.optional(),
         ...jwksOptions,
         algorithms: z.array(z.enum(JWT_ALGORITHMS)).min(1).optional(),
         issuer: z.string().optional(),
@@ -111,6 +120,24 @@ export const appSchema = z
     publish: publishPolicy,
     /** Path (under /{app}/) of the origin's signalling WebSocket. */
     websocketPath: z.string().regex(/^[A-Za-z0-9_-]+$/).default('websocket'),
+    /**
+     * Ant Media's HLS segment suffix format(s): what follows `ID[_rendition]` in `.ts`/`.fmp4` names.
+     * A list while names of several formats exist (a changed setting, or `%04d` for versions that
+     * wrote 4-digit indexes).
+     */
+    hlsSegmentFileSuffixFormat: z
+      .union([z.string(), z.array(z.string()).min(1, 'list at least one format')])
+      .default(DEFAULT_SUFFIX_FORMAT)
+      .transform((v): string[] => (typeof v === 'string' ? [v] : v))
+      .superRefine((formats, ctx) => {
+        formats.forEach((format, i) => {
+          try {
+            compileSuffixFormat(format);
+          } catch (err) {
+            ctx.addIssue({ code: 'custom', message: `'${format}': ${(err as Error).message}`, path: formats.length > 1 ? [i] : [] });
+          }
+        });
+      }),
     cors: corsConfig,
     rest: restConfig,
   })
@@ -131,7 +158,11 @@ export const configSchema = z.strictObject({
       headersTimeoutMs: positiveInt.default(10000),
       /** Idle time between body chunks; past it the response is aborted. */
       bodyTimeoutMs: positiveInt.default(30000),
-      /** Remove token/subscriberId/subscriberCode/grant from the query forwarded to the origin. */
+      /**
+       * Remove token/subscriberId/subscriberCode/roomId from the query of authorized media requests
+       * (manifests, segments, files, ingest, the WebSocket upgrade). false: they reach an origin that
+       * checks them too. The playback grant never reaches the origin.
+       */
       stripCredentials: z.boolean().default(true),
       connections: positiveInt.default(128),
     })

@@ -5,20 +5,23 @@ import type { Config, JwtPolicy, RolePolicy } from './schema.js';
 const HMAC_ALGS = new Set(['HS256', 'HS384', 'HS512']);
 
 /** Algorithms a JWT factor accepts: explicit list, or HS256 for a secret plus asymmetric for a JWKS. */
-export function effectiveAlgorithms(jwt: { secret?: string | undefined; jwksUrl?: string | undefined; algorithms?: string[] | undefined }): string[] {
+export function effectiveAlgorithms(jwt: { secret?: readonly string[] | undefined; jwksUrl?: string | undefined; algorithms?: string[] | undefined }): string[] {
   if (jwt.algorithms) return jwt.algorithms;
   const algs: string[] = [];
-  if (jwt.secret) algs.push('HS256');
+  if (jwt.secret?.length) algs.push('HS256');
   if (jwt.jwksUrl) algs.push('RS256', 'ES256', 'EdDSA');
   return algs;
 }
 
+/** The key of one entry of a secret list: `….secret` for a single secret, `….secret[N]` in a longer list. */
+const secretPath = (path: string, list: readonly string[], i: number): string => (list.length === 1 ? `${path}.secret` : `${path}.secret[${i}]`);
+
 function jwtIssues(jwt: Pick<JwtPolicy, 'secret' | 'jwksUrl' | 'algorithms'>, path: string, required: boolean): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   if (required && !jwt.secret && !jwt.jwksUrl) issues.push({ path, message: 'needs `secret` and/or `jwksUrl`' });
-  if (jwt.secret !== undefined && Buffer.byteLength(jwt.secret) < 32) {
-    issues.push({ path: `${path}.secret`, message: 'must be at least 32 bytes (HS256 keys shorter than the hash are weak)' });
-  }
+  jwt.secret?.forEach((secret, i, list) => {
+    if (Buffer.byteLength(secret) < 32) issues.push({ path: secretPath(`${path}`, list, i), message: 'must be at least 32 bytes (HS256 keys shorter than the hash are weak)' });
+  });
   const algs = jwt.algorithms ?? [];
   if (algs.some((a) => HMAC_ALGS.has(a)) && !jwt.secret) issues.push({ path: `${path}.algorithms`, message: 'an HS* algorithm is listed but no `secret` is set' });
   if (algs.some((a) => !HMAC_ALGS.has(a)) && !jwt.jwksUrl) issues.push({ path: `${path}.algorithms`, message: 'an asymmetric algorithm is listed but no `jwksUrl` is set' });
@@ -27,7 +30,12 @@ function jwtIssues(jwt: Pick<JwtPolicy, 'secret' | 'jwksUrl' | 'algorithms'>, pa
 
 function roleIssues(policy: RolePolicy, path: string): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
-  if (policy.hash.enabled && !policy.hash.secret) issues.push({ path: `${path}.hash.secret`, message: 'is required when hash is enabled' });
+  const hashSecrets = policy.hash.secret;
+  if (policy.hash.enabled && !hashSecrets) issues.push({ path: `${path}.hash.secret`, message: 'is required when hash is enabled' });
+  // An empty secret makes the hash computable by anyone.
+  hashSecrets?.forEach((secret, i, list) => {
+    if (secret === '') issues.push({ path: secretPath(`${path}.hash`, list, i), message: 'must not be empty' });
+  });
   if (policy.jwt.enabled) issues.push(...jwtIssues(policy.jwt, `${path}.jwt`, true));
   return issues;
 }

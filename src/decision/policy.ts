@@ -5,6 +5,7 @@ import type { Role } from './types.js';
 import type { Store } from '../store/store.js';
 import { createJwtCheck } from '../checks/jwt-token.js';
 import { compileCidrs } from '../request/client-ip.js';
+import { streamGrammar, type StreamGrammar } from '../request/stream-path.js';
 
 export type JwtCheck = ReturnType<typeof createJwtCheck>;
 
@@ -27,6 +28,8 @@ export interface AppRuntime {
   config: AppConfig;
   play: RoleRuntime;
   publish: RoleRuntime;
+  /** Its stream file grammar (hlsSegmentFileSuffixFormat), for routeRequest. */
+  grammar: StreamGrammar;
 }
 
 function compileRole(role: Role, policy: PlayPolicy | PublishPolicy, store: Store): RoleRuntime {
@@ -47,7 +50,13 @@ function compileRole(role: Role, policy: PlayPolicy | PublishPolicy, store: Stor
 export function compileApps(config: Config, store: Store): Map<string, AppRuntime> {
   const apps = new Map<string, AppRuntime>();
   for (const [name, app] of Object.entries(config.apps)) {
-    apps.set(name, { name, config: app, play: compileRole('play', app.play, store), publish: compileRole('publish', app.publish, store) });
+    apps.set(name, {
+      name,
+      config: app,
+      play: compileRole('play', app.play, store),
+      publish: compileRole('publish', app.publish, store),
+      grammar: streamGrammar(app.hlsSegmentFileSuffixFormat),
+    });
   }
   return apps;
 }

@@ -1,15 +1,16 @@
 // One key function for jose's jwtVerify, shared by the stream JWT check and the REST API filter.
-// HS* → the configured secret (imported once); asymmetric → a JWKS fetched with undici, cached,
+// HS* → the configured secrets (each imported once; several during a rotation, all tried by
+// verifyJwt); asymmetric → a JWKS fetched with undici, cached,
 // optionally shared through the store so a fleet of replicas does not stampede the issuer.
 // Improves on Ant Media (reference §4.3): any URL, a cache, timeouts, non-RSA keys, no per-call fetch.
-import { createLocalJWKSet, errors } from 'jose';
-import type { CompactJWSHeaderParameters, CryptoKey, FlattenedJWSInput, JWTVerifyGetKey, KeyObject } from 'jose';
+import { createLocalJWKSet, errors, jwtVerify } from 'jose';
+import type { CompactJWSHeaderParameters, CryptoKey, FlattenedJWSInput, JWTVerifyGetKey, JWTVerifyOptions, JWTVerifyResult, KeyObject } from 'jose';
 import { request } from 'undici';
 import type { Store } from '../store/store.js';
 
 export interface KeyResolverOptions {
-  /** HMAC secret for HS256/384/512. */
-  secret?: string | undefined;
+  /** HMAC secrets for HS256/384/512: every one verifies (rotation); the config's `secret` list. */
+  secret?: readonly string[] | undefined;
   jwksUrl?: string | undefined;
   jwksCacheSeconds: number;
   jwksTimeoutMs: number;
@@ -86,20 +87,46 @@ function parseJwks(text: string): JWTVerifyGetKey {
   return createLocalJWKSet(json as Parameters<typeof createLocalJWKSet>[0]) as JWTVerifyGetKey;
 }
 
+/**
+ * jose's jwtVerify with a key function that may name several candidate keys (a secret rotation, or a
+ * JWKS with several keys for the token's `alg` and no `kid`): each is tried in turn and the first
+ * that verifies wins. Errors: jose's (JWTExpired, JWSSignatureVerificationFailed, …); with several
+ * candidates, the last candidate's failure.
+ */
+export async function verifyJwt(token: string, getKey: JWTVerifyGetKey, options: JWTVerifyOptions): Promise<JWTVerifyResult> {
+  try {
+    return await jwtVerify(token, getKey, options);
+  } catch (err) {
+    if (!(err instanceof errors.JWKSMultipleMatchingKeys)) throw err;
+    let last: unknown = err;
+    for await (const key of err as unknown as AsyncIterable<Key>) {
+      try {
+        return await jwtVerify(token, key, options);
+      } catch (inner) {
+        // A bad signature means "not this key"; anything else (expiry, claims) is the same for all.
+        if (!(inner instanceof errors.JWSSignatureVerificationFailed)) throw inner;
+        last = inner;
+      }
+    }
+    throw last;
+  }
+}
+
 export function createKeyResolver(opts: KeyResolverOptions, store: Store): KeyResolver {
   const now = opts.clock ?? Date.now;
   const stats: KeyResolverStats = { jwksFetches: 0, jwksFetchFailures: 0, sharedReads: 0, keyLookups: 0 };
 
-  // --- HMAC: the secret is encoded once and imported once per HS algorithm -------------------
-  const secretBytes = opts.secret ? new TextEncoder().encode(opts.secret) : null;
-  const hmacKeys = new Map<string, Promise<CryptoKey>>();
-  function hmacKey(alg: string): Promise<CryptoKey> {
-    let key = hmacKeys.get(alg);
-    if (!key) {
-      key = crypto.subtle.importKey('raw', secretBytes as Uint8Array<ArrayBuffer>, { name: 'HMAC', hash: HMAC_HASH.get(alg) as string }, false, ['verify']);
-      hmacKeys.set(alg, key);
+  // --- HMAC: each secret is encoded once and imported once per HS algorithm ------------------
+  const secretBytes = (opts.secret ?? []).filter((s) => s !== '').map((s) => new TextEncoder().encode(s));
+  const hmacKeys = new Map<string, Promise<CryptoKey[]>>();
+  function hmacKeysFor(alg: string): Promise<CryptoKey[]> {
+    let keys = hmacKeys.get(alg);
+    if (!keys) {
+      const algorithm = { name: 'HMAC', hash: HMAC_HASH.get(alg) as string };
+      keys = Promise.all(secretBytes.map((bytes) => crypto.subtle.importKey('raw', bytes as Uint8Array<ArrayBuffer>, algorithm, false, ['verify'])));
+      hmacKeys.set(alg, keys);
     }
-    return key;
+    return keys;
   }
 
   // --- JWKS ---------------------------------------------------------------------------------
@@ -204,9 +231,16 @@ export function createKeyResolver(opts: KeyResolverOptions, store: Store): KeyRe
     stats.keyLookups++;
     const alg = header.alg ?? '';
     if (HMAC_HASH.has(alg)) {
-      // Only ever the configured secret: a JWKS public key is never used as an HMAC key (HS/RS confusion).
-      if (!secretBytes) throw noKey(`no secret configured for ${alg}`);
-      return hmacKey(alg);
+      // Only ever the configured secrets: a JWKS public key is never used as an HMAC key (HS/RS confusion).
+      if (secretBytes.length === 0) throw noKey(`no secret configured for ${alg}`);
+      const keys = await hmacKeysFor(alg);
+      if (keys.length === 1) return keys[0]!;
+      // Several secrets (a rotation): jose's protocol for "try each of these", see verifyJwt.
+      const several = new errors.JWKSMultipleMatchingKeys();
+      several[Symbol.asyncIterator] = async function* () {
+        yield* keys;
+      };
+      throw several;
     }
     if (!url) throw noKey('no JWKS URL configured for asymmetric algorithms');
     return jwksKey(header, token);

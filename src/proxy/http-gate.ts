@@ -43,11 +43,12 @@ export async function proxyTarget(rt: Runtime, req: IncomingMessage, res: Server
     path: canonical.path,
   });
   if (!decision.allow) return sendReason(res, 'proxy', decision.reason);
-  const strip = rt.config.origin.stripCredentials;
-  if (!grant) return pass(rt, req, res, canonical, { strip });
+  // An authorized media request: its credentials leave the query as origin.stripCredentials says
+  // (the same rule for the rewritten manifest below), the grant always.
+  if (!grant) return pass(rt, req, res, canonical, { strip: true });
   const extraHeaders: Record<string, string | string[]> = {};
   if (grant.setCookie) extraHeaders['set-cookie'] = grant.setCookie;
-  if (ctx.kind === 'file') return pass(rt, req, res, canonical, { strip, extraHeaders });
+  if (ctx.kind === 'file') return pass(rt, req, res, canonical, { strip: true, extraHeaders });
   if (!rt.pool) return sendReason(res, 'proxy', Reason.originUnavailable);
   const fwd = forwardedFor(rt.isTrustedProxy, req);
   const status = await serveRewrittenManifest(rt.pool, upstreamRequest(rt, req, canonical, true, fwd), req, res, {
@@ -71,8 +72,13 @@ function countOrigin(rt: Runtime, status: number): void {
   rt.metrics.origin.labels(status ? `${Math.floor(status / 100)}xx` : 'error').inc();
 }
 
+/**
+ * `strip`: an authorized media request (manifest, segment, file, ingest): Ant Media's credential
+ * parameters leave the query unless `origin.stripCredentials` is false; the grant always leaves.
+ * Unchecked paths (static, REST, panel) go as sent.
+ */
 function upstreamRequest(rt: Runtime, req: IncomingMessage, canonical: CanonicalTarget, strip: boolean, fwd = forwardedFor(rt.isTrustedProxy, req)): ForwardRequest {
-  const query = strip ? stripCredentials(canonical.rawQuery, rt.config.session.param) : canonical.rawQuery;
+  const query = strip ? stripCredentials(canonical.rawQuery, rt.config.session.param, !rt.config.origin.stripCredentials) : canonical.rawQuery;
   const method = req.method ?? 'GET';
   const hasBody = method !== 'GET' && method !== 'HEAD' && (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined);
   return {

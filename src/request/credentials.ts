@@ -63,16 +63,20 @@ export function readCredentials(rawQuery: string, grantParam: string): Credentia
 }
 
 /**
- * The query without any credential parameter, every other parameter byte-for-byte and in order.
- * Returns the input unchanged when it holds no credential, and '' when nothing is left.
+ * The query without credential parameters, every other parameter byte-for-byte and in order.
+ * `keepAntMedia` (origin.stripCredentials: false) keeps Ant Media's own parameters (`token`,
+ * `subscriberId`, `subscriberCode`, `roomId`) for an origin that checks them too; the playback grant
+ * is the gate's alone and always goes. Returns the input unchanged when nothing is removed, and ''
+ * when nothing is left.
  */
-export function stripCredentials(rawQuery: string, grantParam: string): string {
+export function stripCredentials(rawQuery: string, grantParam: string, keepAntMedia = false): string {
   if (!mayHoldCredential(rawQuery, grantParam)) return rawQuery;
   const pairs = rawQuery.split('&');
   const kept: string[] = [];
   let removed = false;
   for (const pair of pairs) {
-    if (pair.length > 0 && credentialName(pair, grantParam) !== null) {
+    const name = pair.length > 0 ? credentialName(pair, grantParam) : null;
+    if (name !== null && (name === 'grant' || !keepAntMedia)) {
       removed = true;
       continue;
     }

@@ -1,8 +1,21 @@
 // Route a canonical path (segments from canonical-path.ts) and read which stream a media file belongs to.
 // Ant Media strips suffixes with backtracking regexes over the raw URI (reference §1.1); here every
 // file type has an explicit grammar, parsed by scanning from the end of the name. A stream id is only
-// ever cut at a `_` or `-` delimiter or by removing exactly nine segment digits, never inside a run
-// of id characters, so a `stream1` credential can never name a file of `stream10` or `stream100`.
+// ever cut at a `_` or `-` delimiter or by removing a fixed-width segment suffix (the app's
+// `hlsSegmentFileSuffixFormat`, default nine digits), never inside a run of id characters, so a
+// `stream1` credential can never name a file of `stream10` or `stream100`.
+//
+// Folders
+// -------
+// Below `streams/`, a file in folders (`streams/<f1>/…/<fk>/<name>`) has up to two kinds of reading:
+//   * subFolder (Ant Media's `subFolder` setting, nested too): `<name>` read like a file directly
+//     under `streams/` — the stream id is in the FILE name, never taken from a folder name;
+//   * per-stream folder (DASH/CMAF `streams/<id>/…`, LL-HLS `streams/ll-hls/<id>/…`, also inside a
+//     subFolder): the last folder `<fk>` is the stream, but only for the files Ant Media writes there:
+//     any `.mpd` or `.m4s`; a playlist carrying the id (`<fk>.m3u8`, `<fk>_….m3u8`, `<fk>__….m3u8`);
+//     an LL-HLS init segment `<fk>__….mp4`.
+// So `streams/folder/other.m3u8` belongs to `other` alone: a credential for a stream named like the
+// folder opens nothing else there.
 //
 // Residual ambiguity
 // ------------------
@@ -13,19 +26,24 @@
 //     stream `s_240p` itself;
 //   * ids ending in `_adaptive`: `s_adaptive.m3u8` is the master playlist of `s` or the playlist of
 //     stream `s_adaptive`;
-//   * recordings: `s_2.mp4` is the 2nd recording of `s` or the recording of stream `s_2`; likewise
-//     `s_240p300kbps.mp4` (rendition) and `s-2024-01-31_12-00-00.000.mp4` (date suffix), and their
-//     combinations in Ant Media's order `ID[-date][_rendition][_N]`
-//     (`s-2024-01-31_12-00-00.000_240p300kbps_2.mp4` reads as four different ids);
+//   * recordings (`.mp4`, `.webm`, audio-only `.mp3`): `s_2.mp4` is the 2nd recording of `s` or the
+//     recording of stream `s_2`; likewise `s_240p300kbps.mp4` (rendition) and
+//     `s-2024-01-31_12-00-00.000.mp4` (date suffix), and their combinations in Ant Media's order
+//     `ID[-date][_rendition][_N]` (`s-2024-01-31_12-00-00.000_240p300kbps_2.mp4` reads as four ids);
 //   * `s_1719999999999_init.mp4` is an fMP4 init segment of `s` or the recording of stream
-//     `s_1719999999999_init`.
-// So a credential for a stream whose id looks like `<other>_240p`, `<other>_2`, `<other>_adaptive` or
-// `<other>-<date>` also opens the matching files of `<other>`. Deployments that let untrusted parties
-// choose stream ids should refuse such ids at creation time. Files in a per-stream folder (DASH/CMAF
-// `streams/<id>/…`, LL-HLS `streams/ll-hls/<id>/…`) are never ambiguous. Ant Media's legacy 4-digit
-// segment names, `.mp3`, `streams/drm/…` and manifests/segments outside these layouts are not
-// recognized (kind null): the gate refuses them instead of guessing.
+//     `s_1719999999999_init`;
+//   * with several suffix formats configured (e.g. `%09d` and the legacy `%04d`), a segment name
+//     reads once per format that fits: `s1000000001.ts` is segment 1 of `s1` (`%09d`) or segment 1 of
+//     `s100000` (`%04d`) — this cuts inside a digit run, which is why `%04d` is opt-in;
+//   * in a folder, the per-stream reading and the subFolder reading of the same file:
+//     `ll-hls/s/s__master.m3u8` is stream `s` or stream `s__master` of subFolder `ll-hls/s`.
+// So a credential for a stream whose id looks like `<other>_240p`, `<other>_2`, `<other>_adaptive`,
+// `<other>-<date>` or `<other>__…` also opens the matching files of `<other>`. Deployments that let
+// untrusted parties choose stream ids should refuse such ids at creation time. `streams/drm/…` and
+// names outside these layouts are not recognized (kind null): the gate refuses them instead of
+// guessing.
 import type { FileKind } from '../decision/types.js';
+import { compileSuffixFormat, DEFAULT_SUFFIX_FORMAT, stripSuffix, type SuffixFormat } from './segment-suffix.js';
 
 export type StreamFileKind = Extract<FileKind, 'manifest' | 'segment' | 'file'>;
 
@@ -48,7 +66,24 @@ export type Route =
   | { area: 'static'; app: string }
   | { area: 'root' };
 
-const SEGMENT_INDEX_DIGITS = 9; // Ant Media's default hlsSegmentFileSuffixFormat "%09d"
+/** What an app's settings change in the grammar: the segment suffix formats it accepts. */
+export interface StreamGrammar {
+  segmentSuffixes: readonly SuffixFormat[];
+}
+
+/**
+ * The grammar for an app's `hlsSegmentFileSuffixFormat` list. Throws RangeError for a format
+ * compileSuffixFormat refuses (config validation reports it first, naming the key).
+ */
+export function streamGrammar(formats: readonly string[]): StreamGrammar {
+  return { segmentSuffixes: formats.map(compileSuffixFormat) };
+}
+
+/** Ant Media's defaults: `%09d` segment numbers. */
+export const DEFAULT_GRAMMAR: StreamGrammar = streamGrammar([DEFAULT_SUFFIX_FORMAT]);
+
+/** Per-app grammar lookup (an app not listed uses DEFAULT_GRAMMAR). */
+export type GrammarOf = (app: string) => StreamGrammar | undefined;
 const ADAPTIVE_SUFFIX = '_adaptive';
 const INIT_SUFFIX = '_init';
 // `-yyyy-MM-dd_HH-mm-ss.SSS`, as appended to recordings when addDateTimeToMp4FileName is on.
@@ -156,8 +191,11 @@ interface FileReading {
   streamIds: string[];
 }
 
-/** A file directly under `streams/` (HLS playlists and segments, fMP4 init, recordings). */
-export function readFlatFile(name: string): FileReading | null {
+/**
+ * A file directly under `streams/` or a subFolder (HLS playlists and segments, fMP4 init, recordings):
+ * its kind and every stream id it may belong to, or null when the name fits no layout.
+ */
+export function readFlatFile(name: string, grammar: StreamGrammar = DEFAULT_GRAMMAR): FileReading | null {
   const dot = name.lastIndexOf('.');
   if (dot <= 0) return null;
   const base = name.slice(0, dot);
@@ -177,11 +215,18 @@ export function readFlatFile(name: string): FileReading | null {
     case 'ts':
     case 'fmp4': {
       kind = 'segment';
-      const head = base.slice(0, -SEGMENT_INDEX_DIGITS);
-      if (head.length === 0 || !isAllDigits(base.slice(-SEGMENT_INDEX_DIGITS))) return null;
-      withOptionalRendition(head, ids);
+      // One reading per configured suffix format that fits (each cuts at exactly one place).
+      for (const format of grammar.segmentSuffixes) {
+        const head = stripSuffix(base, format);
+        if (head !== null) withOptionalRendition(head, ids);
+      }
       break;
     }
+    case 'mp3':
+      // Audio-only VoD / recordings: named like MP4 recordings.
+      kind = 'file';
+      recordingReadings(base, ids);
+      break;
     case 'mp4':
     case 'webm': {
       // `ID[_rendition]_<ms>_init.mp4` is an fMP4 init segment; it is also a legal recording name.
@@ -203,31 +248,50 @@ export function readFlatFile(name: string): FileReading | null {
   return streamIds.length > 0 ? { kind, streamIds } : null;
 }
 
-function folderFileKind(name: string): StreamFileKind {
-  return name.endsWith('.mpd') || name.endsWith('.m3u8') ? 'manifest' : 'segment';
+/**
+ * The kind of `name` when it is a file Ant Media writes into a per-stream folder named `folder`
+ * (DASH/CMAF `streams/<id>/`, LL-HLS `streams/ll-hls/<id>/`); null when it is not.
+ */
+function perStreamFileKind(folder: string, name: string): StreamFileKind | null {
+  const dot = name.lastIndexOf('.');
+  if (dot <= 0 || !isStreamId(folder)) return null;
+  const extension = name.slice(dot + 1);
+  switch (extension) {
+    case 'mpd':
+      return 'manifest';
+    case 'm4s':
+      return 'segment';
+    case 'm3u8':
+      // Only playlists that carry the folder's id: `<id>.m3u8`, `<id>_….m3u8`, `<id>__….m3u8`.
+      return name === `${folder}.m3u8` || name.startsWith(`${folder}_`) ? 'manifest' : null;
+    case 'mp4':
+      // LL-HLS init segments `<id>__<rendition>_<n>.mp4`.
+      return name.startsWith(`${folder}__`) ? 'segment' : null;
+    default:
+      return null;
+  }
 }
 
 /** `below` = the segments after `streams`. */
-function readStreamsPath(below: string[]): FileReading | null {
-  const [first, second, third] = below;
-  if (below.length === 1 && first) return readFlatFile(first);
-  // DASH/CMAF: streams/<id>/<file>; the folder names the stream.
-  if (below.length === 2 && first && second && isStreamId(first)) {
-    return { kind: folderFileKind(second), streamIds: [first] };
-  }
-  // LL-HLS: streams/ll-hls/<id>/<file>.
-  if (below.length === 3 && first === 'll-hls' && second && third && isStreamId(second)) {
-    return { kind: third.endsWith('.m3u8') ? 'manifest' : 'segment', streamIds: [second] };
-  }
-  return null;
+function readStreamsPath(below: string[], grammar: StreamGrammar): FileReading | null {
+  const name = below[below.length - 1];
+  if (!name) return null;
+  if (below.length === 1) return readFlatFile(name, grammar);
+  // In folders: the subFolder reading (the id is in the file name) and, for the files a per-stream
+  // folder holds, the folder's id. Every reading is kept.
+  const folder = below[below.length - 2]!;
+  const perStream = perStreamFileKind(folder, name);
+  const flat = readFlatFile(name, grammar);
+  if (perStream === null) return flat;
+  return { kind: perStream, streamIds: finish([folder, ...(flat?.streamIds ?? [])]) };
 }
 
 /** Ingest paths name the stream by folder (`chunked/<id>/…`); a bare file falls back to HLS names. */
-function ingestStreamIds(below: string[]): string[] {
+function ingestStreamIds(below: string[], grammar: StreamGrammar): string[] {
   const [first] = below;
   if (!first) return [];
   if (below.length >= 2) return isStreamId(first) && below[below.length - 1] !== '' ? [first] : [];
-  return readFlatFile(first)?.streamIds ?? [];
+  return readFlatFile(first, grammar)?.streamIds ?? [];
 }
 
 // Same alphabet as config websocketPath: a name with a dot (play.html) can never be the socket.
@@ -242,12 +306,16 @@ function isWebsocketName(name: string): boolean {
   return true;
 }
 
-/** Route canonical path segments (`/` is `['']`, a trailing slash a final `''`). */
-export function routeRequest(segments: string[]): Route {
+/**
+ * Route canonical path segments (`/` is `['']`, a trailing slash a final `''`). `grammarOf` gives an
+ * app's grammar (its segment suffix formats); apps it does not know use Ant Media's defaults.
+ */
+export function routeRequest(segments: string[], grammarOf?: GrammarOf): Route {
   const [app, area] = segments;
   // One segment (`/`, `/favicon.ico`, `/LiveApp` before its redirect) is not inside an app.
   if (!app || area === undefined) return { area: 'root' };
   const below = segments.slice(2);
+  const grammar = grammarOf?.(app) ?? DEFAULT_GRAMMAR;
 
   // Reserved folders in any letter case: a case-insensitive origin serves `/{app}/Streams/…` as
   // `/{app}/streams/…`, so it must be authorized as such, never passed as a static file.
@@ -255,7 +323,7 @@ export function routeRequest(segments: string[]): Route {
   switch (folder) {
     case 'streams': {
       const file = below.join('/');
-      const reading = readStreamsPath(below);
+      const reading = readStreamsPath(below, grammar);
       return reading
         ? { area: 'streams', app, file, kind: reading.kind, streamIds: reading.streamIds }
         : { area: 'streams', app, file, kind: null, streamIds: [] };
@@ -270,7 +338,7 @@ export function routeRequest(segments: string[]): Route {
     }
     case 'chunked':
     case 'hls-upload':
-      return { area: 'ingest', app, kind: folder, streamIds: ingestStreamIds(below) };
+      return { area: 'ingest', app, kind: folder, streamIds: ingestStreamIds(below, grammar) };
     default:
       if (below.length === 0 && isWebsocketName(area)) return { area: 'websocket', app, name: area };
       return { area: 'static', app };

@@ -64,7 +64,7 @@ export function decodeSeed(text: string | undefined): SessionSeed | null {
 
 const deny = (status: 401 | 403 | 503, reason: Deny['reason']): Deny => ({ allow: false, status, reason });
 /** A session of a subscriber is tracked this long past its grant, so a slow refresh is not a new viewer. */
-const SESSION_GRACE_MS = 10_000;
+export const SESSION_GRACE_MS = 10_000;
 
 export class PlaybackSessions {
   readonly codec: GrantCodec;
@@ -78,6 +78,8 @@ export class PlaybackSessions {
     private readonly revocations: RevocationCache,
     /** Called once per new session (not on renewals); must not throw or block. */
     private readonly onStart?: SessionStartListener,
+    /** Called on every start and renewal with the new grant (its expiry); must not throw or block. */
+    private readonly onLive?: SessionStartListener,
   ) {
     this.ephemeralKey = config.secrets.length === 0;
     this.codec = createGrantCodec(this.ephemeralKey ? [randomBytes(32).toString('base64url')] : config.secrets);
@@ -170,6 +172,7 @@ export class PlaybackSessions {
     const previous = decision.via === 'grant' ? (decision as GrantAllow) : undefined;
     if (previous && nowSec - previous.grant.issuedAt < this.config.ttlSeconds / 2) {
       // Young enough: the same bytes (saves an HMAC, lets identical playlists be shared).
+      this.onLive?.(app, previous.grant, protocol);
       return { allow: true, value: previous.value, grant: previous.grant, cookie: null };
     }
     const streamId = previous?.grant.streamId ?? decision.streamId ?? ctx.streamId;
@@ -208,6 +211,7 @@ export class PlaybackSessions {
     grant = { ...grant, expiresAt };
     const value = this.codec.sign(grant);
     if (started) this.onStart?.(app, grant, protocol);
+    this.onLive?.(app, grant, protocol);
     return { allow: true, value, grant, cookie: this.cookieFor(app, grant.streamId, value, expiresAt - nowSec) };
   }
 

@@ -15,6 +15,7 @@ import type {
   RegisteredStream,
   Store,
   Subscriber,
+  TrackedPlayback,
 } from './store.js';
 
 /** Largest page any list method returns, whatever the caller asks for. */
@@ -66,6 +67,8 @@ export class MemoryStore implements Store {
   private readonly sessions = new Map<string, Map<string, number>>();
   private readonly once = new Map<string, number>();
   private readonly streams = new Map<string, RegisteredStream>();
+  // k(app, sessionId) → live HTTP playback and its deadline
+  private readonly live = new Map<string, TrackedPlayback>();
   private readonly events = new Map<string, ConnectionEvent[]>();
   private readonly shared = new Map<string, { value: string; expiresAtMs: number }>();
   private readonly sweeper: NodeJS.Timeout;
@@ -270,6 +273,23 @@ export class MemoryStore implements Store {
   }
 
   // --- statistics -----------------------------------------------------------------------
+
+  async trackPlaybacks(entries: readonly TrackedPlayback[]): Promise<void> {
+    for (const e of entries) {
+      const key = k(e.playback.app, e.playback.sessionId);
+      const known = this.live.get(key);
+      this.live.set(key, { playback: copy(e.playback), deadlineMs: Math.max(known?.deadlineMs ?? -Infinity, e.deadlineMs) });
+    }
+  }
+
+  async claimEndedPlaybacks(nowMs: number, limit: number): Promise<TrackedPlayback[]> {
+    // One synchronous pass: in one process this is as atomic as the Redis script.
+    const due = [...this.live.entries()].filter(([, e]) => e.deadlineMs <= nowMs);
+    due.sort(([ka, a], [kb, b]) => a.deadlineMs - b.deadlineMs || byteCompare(ka, kb));
+    const claimed = due.slice(0, Math.max(0, Math.floor(limit)));
+    for (const [key] of claimed) this.live.delete(key);
+    return claimed.map(([, e]) => copy(e));
+  }
 
   async addConnectionEvent(app: string, event: ConnectionEvent): Promise<void> {
     const key = k(app, event.streamId);

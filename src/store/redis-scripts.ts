@@ -216,6 +216,34 @@ for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
 end
 return out`;
 
+/**
+ * KEYS: live-playback ZSET (member → deadline), payload HASH. ARGV: member, deadline, json, … (triples).
+ * A deadline only moves forward (ZADD GT).
+ */
+const trackPlaybacks = `
+for i = 1, #ARGV, 3 do
+  redis.call('ZADD', KEYS[1], 'GT', ARGV[i + 1], ARGV[i])
+  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 2])
+end
+return 1`;
+
+/**
+ * KEYS: live-playback ZSET, payload HASH. ARGV: now, limit. Removes and returns the due members as
+ * member, deadline, json, … — in one script, so each member goes to exactly one caller.
+ */
+const claimPlaybacks = `
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[2]))
+local out = {}
+for i = 1, #due, 2 do
+  if redis.call('ZREM', KEYS[1], due[i]) == 1 then
+    out[#out + 1] = due[i]
+    out[#out + 1] = due[i + 1]
+    out[#out + 1] = redis.call('HGET', KEYS[2], due[i]) or ''
+    redis.call('HDEL', KEYS[2], due[i])
+  end
+end
+return out`;
+
 export const SCRIPTS = {
   sgSaveToken: { numberOfKeys: 1, lua: saveToken },
   sgConsumeToken: { numberOfKeys: 1, lua: consumeToken },
@@ -234,6 +262,8 @@ export const SCRIPTS = {
   sgTouchSession: { numberOfKeys: 1, lua: touchSession },
   sgAddEvent: { numberOfKeys: 2, lua: addEvent },
   sgListEvents: { numberOfKeys: 1, lua: listEvents },
+  sgTrackPlaybacks: { numberOfKeys: 2, lua: trackPlaybacks },
+  sgClaimPlaybacks: { numberOfKeys: 2, lua: claimPlaybacks },
 } satisfies Record<string, ScriptDef>;
 
 type Arg = string | number;

@@ -9,6 +9,8 @@
 //   P:claim:key               re-presentable claims (client + seed), one slot each
 //   P:generation              the generation marker (no TTL): missing or changed = data lost
 //   channel P:epochs          every epoch bump is published here (see redis-scripts.ts)
+//   {P:live}, {P:live}:d      live HTTP playbacks: ZSET app/sessionId by deadline + payload HASH
+//                             (one slot, so a sweep claims atomically across the fleet)
 //
 // Failure model: no offline queue, a commandTimeout, few retries and a capped reconnect backoff, so
 // while Redis is down every call rejects fast with StoreUnavailableError (callers fail closed) and
@@ -33,6 +35,7 @@ import type {
   RegisteredStream,
   Store,
   Subscriber,
+  TrackedPlayback,
 } from './store.js';
 
 export type RedisStoreConfig = Config['store']['redis'];
@@ -46,6 +49,8 @@ const EPOCH_TTL_MS = 30 * 24 * 3600 * 1000;
 /** Reconnect backoff: fast first retries, then at most one attempt per second. */
 const retryDelay = (times: number): number => Math.min(50 * 2 ** Math.min(times, 5), 1000);
 const ZREM_CHUNK = 500;
+/** Playbacks per trackPlaybacks script call (keeps each script short). */
+const TRACK_CHUNK = 500;
 
 export class RedisStore implements Store {
   readonly kind = 'redis' as const;
@@ -313,6 +318,36 @@ export class RedisStore implements Store {
   }
 
   // --- statistics -----------------------------------------------------------------------
+
+  private liveKeys(): [zset: string, payload: string] {
+    return [`{${this.p}:live}`, `{${this.p}:live}:d`];
+  }
+
+  async trackPlaybacks(entries: readonly TrackedPlayback[]): Promise<void> {
+    const [zset, payload] = this.liveKeys();
+    const chunks: string[][] = [];
+    for (let i = 0; i < entries.length; i += TRACK_CHUNK) {
+      chunks.push(entries.slice(i, i + TRACK_CHUNK).flatMap((e) => [`${enc(e.playback.app)}/${enc(e.playback.sessionId)}`, String(Math.floor(e.deadlineMs)), JSON.stringify(e.playback)]));
+    }
+    await this.run('trackPlaybacks', (c) => Promise.all(chunks.map((args) => c.sgTrackPlaybacks(zset, payload, ...args))), Math.max(1, chunks.length));
+  }
+
+  async claimEndedPlaybacks(nowMs: number, limit: number): Promise<TrackedPlayback[]> {
+    const n = Math.max(0, Math.floor(limit));
+    if (n === 0) return [];
+    const [zset, payload] = this.liveKeys();
+    const flat = (await this.run('claimEndedPlaybacks', (c) => c.sgClaimPlaybacks(zset, payload, String(Math.floor(nowMs)), n))) as string[];
+    const out: TrackedPlayback[] = [];
+    for (let i = 0; i < flat.length; i += 3) {
+      // A member without a readable payload cannot become an event: it is dropped, not retried forever.
+      try {
+        out.push({ playback: JSON.parse(flat[i + 2]!) as TrackedPlayback['playback'], deadlineMs: Number(flat[i + 1]) });
+      } catch {
+        continue;
+      }
+    }
+    return out;
+  }
 
   async addConnectionEvent(app: string, event: ConnectionEvent): Promise<void> {
     const s = this.stream(app, event.streamId);

@@ -89,6 +89,23 @@ export interface ConnectionEvent {
   subscriberId?: string | null;
 }
 
+/** A live HTTP playback session, as its `disconnected` connection event will need it. */
+export interface LivePlayback {
+  app: string;
+  /** The grant's session id: unique per playback. */
+  sessionId: string;
+  streamId: string;
+  subscriberId: string | null;
+  type: Role;
+  eventProtocol: ConnectionEvent['eventProtocol'];
+}
+
+export interface TrackedPlayback {
+  playback: LivePlayback;
+  /** ms; the session is over when it is not extended before this. */
+  deadlineMs: number;
+}
+
 export interface RegisteredStream {
   streamId: string;
   name?: string | null;
@@ -165,6 +182,17 @@ export interface Store {
   unregisterStream(app: string, streamId: string): Promise<boolean>;
 
   // --- statistics -----------------------------------------------------------------------
+  /**
+   * Registers or extends live playback sessions (one call for a batch): each is over at its
+   * deadline unless extended again. A deadline never moves backwards.
+   */
+  trackPlaybacks(entries: readonly TrackedPlayback[]): Promise<void>;
+  /**
+   * Removes and returns up to `limit` sessions whose deadline is ≤ nowMs, earliest first. Atomic:
+   * among any number of concurrent callers on any number of replicas, each ended session is returned
+   * to exactly one of them (so its `disconnected` event is written once).
+   */
+  claimEndedPlaybacks(nowMs: number, limit: number): Promise<TrackedPlayback[]>;
   addConnectionEvent(app: string, event: ConnectionEvent): Promise<void>;
   listConnectionEvents(app: string, streamId: string, offset: number, size: number, subscriberId?: string): Promise<ConnectionEvent[]>;
 

@@ -158,7 +158,8 @@ export function createWsGate(rt: Runtime, fallback?: (req: IncomingMessage, res:
     const offered = offeredProtocols(req);
     if (badUpgrade(req) || offered === null) return deny(Reason.upgradeInvalid);
     if (!rt.config.origin.url) return deny(Reason.originUnavailable);
-    const query = rt.config.origin.stripCredentials ? stripCredentials(canonical.rawQuery, rt.config.session.param) : canonical.rawQuery;
+    // Ant Media's credential parameters per origin.stripCredentials; the playback grant never.
+    const query = stripCredentials(canonical.rawQuery, rt.config.session.param, !rt.config.origin.stripCredentials);
     const target = new URL(canonical.path + (query ? `?${query}` : ''), rt.config.origin.url.replace(/^http/, 'ws'));
     connectOrigin(app, req, socket, head, target.href, offered);
   }

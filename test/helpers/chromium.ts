@@ -1,16 +1,15 @@
 // A real headless Chromium driven over the DevTools protocol with the `ws` package (no playwright):
 // launch, open a page at a URL, evaluate an expression in it (awaiting promises), close.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+import { findTool } from './tools.js';
 
-export function chromiumAvailable(): boolean {
-  return existsSync(CHROMIUM);
-}
+/** CHROMIUM_PATH, else `chromium` on PATH (skip with missingTool(CHROMIUM, 'chromium') when absent). */
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? findTool('chromium') ?? '/usr/bin/chromium';
 
 interface Pending {
   resolve: (v: any) => void;

@@ -14,3 +14,6 @@ export async function startTestGate(config: Record<string, unknown>, opts: { sto
 
 export const JWT_SECRET = 'test-jwt-secret-0123456789abcdef-0123456789';
 export const HASH_SECRET = 'test-hash-secret';
+/** The next secrets of a rotation (`secret: [NEXT, current]`): the first signs, both verify. */
+export const JWT_SECRET_NEXT = 'test-jwt-secret-rotated-fedcba9876543210-0123';
+export const HASH_SECRET_NEXT = 'test-hash-secret-rotated';

@@ -9,6 +9,7 @@ import type { RunningGate } from '../../src/server.js';
 import { SubscriberMessage } from '../../src/api/subscriber-validation.js';
 import { SubscriberApiMessage } from '../../src/api/subscribers.js';
 import { call } from '../helpers/http.js';
+import { missingTool } from '../helpers/tools.js';
 
 const prefix = `sgtest-apisub-${process.pid}-${Date.now()}`;
 const redisStore = { type: 'redis', redis: { url: 'redis://127.0.0.1:6379', keyPrefix: prefix } };
@@ -23,6 +24,7 @@ const apps = {
 
 
 /** oathtool's code for the current step (RFC 6238, HMAC-SHA1, 6 digits). */
+const needsOathtool = { skip: missingTool('oathtool') };
 const oath = (b32: string, period = 60) => execFileSync('oathtool', ['--totp', '-b', b32, `--time-step-size=${period}s`], { encoding: 'utf8' }).trim();
 
 const ok = { success: true, message: '', dataId: null, errorId: 0 };
@@ -44,7 +46,7 @@ describe('management API: subscribers', () => {
     await origin.close();
   });
 
-  test('POST /{id}/subscribers: an added subscriber passes TOTP with an oathtool code', async () => {
+  test('POST /{id}/subscribers: an added subscriber passes TOTP with an oathtool code', needsOathtool, async () => {
     const r = await call('POST', `${api}/stream1/subscribers`, { subscriberId: 'user1', b32Secret: B32, type: 'play', totpExpiryPeriodSeconds: 30, concurrentConnectionsLimit: 2 });
     assert.equal(r.status, 200);
     assert.deepEqual(r.json(), ok);
@@ -91,7 +93,7 @@ describe('management API: subscribers', () => {
     assert.equal((await call('GET', `${api}/liststream/subscribers/list/0/x`)).status, 400);
   });
 
-  test('GET …/totp returns the code the gate accepts (registered and derived); errors as the original', async () => {
+  test('GET …/totp returns the code the gate accepts (registered and derived); errors as the original', needsOathtool, async () => {
     await call('POST', `${api}/stream1/subscribers`, { subscriberId: 'user3', b32Secret: B32 });
     let r = await call('GET', `${api}/stream1/subscribers/user3/totp?type=play`);
     let code = oath(B32);
@@ -115,7 +117,7 @@ describe('management API: subscribers', () => {
     assert.equal(p.status, 200);
   });
 
-  test('PUT …/block: refuses playback, bumps the epoch, 64-bit long blocks, 0 unblocks', async () => {
+  test('PUT …/block: refuses playback, bumps the epoch, 64-bit long blocks, 0 unblocks', needsOathtool, async () => {
     await call('POST', `${api}/stream1/subscribers`, { subscriberId: 'user4', b32Secret: B32, concurrentConnectionsLimit: 10 });
     assert.equal((await play('stream1', 'user4', oath(B32))).status, 200);
     const e0 = await gate.runtime.store.getEpochs('TotpApp', 'stream1', 'user4');
@@ -159,7 +161,7 @@ describe('management API: subscribers', () => {
     }
   });
 
-  test('re-adding with a new secret ends old playbacks (epoch bump); the same secret does not', async () => {
+  test('re-adding with a new secret ends old playbacks (epoch bump); the same secret does not', needsOathtool, async () => {
     await call('POST', `${api}/stream1/subscribers`, { subscriberId: 'user5', b32Secret: B32 });
     const e0 = (await gate.runtime.store.getEpochs('TotpApp', 'stream1', 'user5')).subscriber;
     await call('POST', `${api}/stream1/subscribers`, { subscriberId: 'user5', b32Secret: B32 });
@@ -169,7 +171,7 @@ describe('management API: subscribers', () => {
     assert.equal((await play('stream1', 'user5', oath(B32_OTHER))).status, 200);
   });
 
-  test('DELETE one and DELETE all: Result, epochs bumped, codes refused afterwards', async () => {
+  test('DELETE one and DELETE all: Result, epochs bumped, codes refused afterwards', needsOathtool, async () => {
     await call('POST', `${api}/delstream/subscribers`, { subscriberId: 'user6', b32Secret: B32 });
     await call('POST', `${api}/delstream/subscribers`, { subscriberId: 'user7', b32Secret: B32 });
     await call('POST', `${api}/delstream/subscribers`, { subscriberId: 'user8', b32Secret: B32 });

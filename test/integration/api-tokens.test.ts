@@ -3,9 +3,9 @@
 // playing through the gate.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { jwtVerify } from 'jose';
+import { jwtVerify, SignJWT } from 'jose';
 import { startTestOrigin, type TestOrigin } from '../helpers/origin.js';
-import { startTestGate, JWT_SECRET } from '../helpers/gate.js';
+import { startTestGate, JWT_SECRET, JWT_SECRET_NEXT } from '../helpers/gate.js';
 import type { RunningGate } from '../../src/server.js';
 import { TokenMessage } from '../../src/api/tokens.js';
 import { call } from '../helpers/http.js';
@@ -24,6 +24,8 @@ const apps = {
   JwtApp: { play: { jwt: { enabled: true, secret: JWT_SECRET } } },
   // Management API on the admin listener only (the default).
   PrivateApp: { play: { oneTimeToken: true } },
+  // Mid-rotation: the first secret signs, both verify (stream JWTs and the REST filter).
+  RotApp: { play: { jwt: { enabled: true, secret: [JWT_SECRET_NEXT, JWT_SECRET] } }, rest: { jwt: { secret: [JWT_SECRET_NEXT, JWT_SECRET] } } },
 };
 
 
@@ -88,6 +90,57 @@ describe('management API: tokens', () => {
     assert.equal(badId.json().message, 'Stream id is not valid.');
   });
 
+  test('1.x GET /rest/broadcast/getToken?id= answers like the v2 endpoint and is never forwarded', async () => {
+    const legacy = (app: string, base: string, query: string) => call('GET', `${base}/${app}/rest/broadcast/getToken?${query}`);
+    const exp = now() + 600;
+    // Admin listener, and the public one where rest.servePublic is on (as the 1.x guide's backends call it).
+    for (const base of [gate.adminUrl!, gate.url]) {
+      const r = await legacy('LiveApp', base, `id=stream1&expireDate=${exp}&type=play`);
+      assert.equal(r.status, 200);
+      const t = r.json();
+      assert.deepEqual(Object.keys(t).sort(), ['expireDate', 'roomId', 'streamId', 'tokenId', 'type']);
+      assert.deepEqual({ ...t, tokenId: 'x' }, { tokenId: 'x', streamId: 'stream1', expireDate: exp, type: 'play', roomId: null });
+      assert.equal((await call('GET', `${gate.url}/LiveApp/streams/stream10.m3u8?token=${t.tokenId}`)).json().reason, 'token_wrong_stream');
+      assert.equal((await call('GET', `${gate.url}/LiveApp/streams/stream1.m3u8?token=${t.tokenId}`)).status, 200);
+      assert.equal((await call('GET', `${gate.url}/LiveApp/streams/stream1.m3u8?token=${t.tokenId}`)).json().reason, 'token_used');
+    }
+    const pub = (await legacy('LiveApp', gate.adminUrl!, `id=cam1&expireDate=${exp}&type=publish`)).json();
+    assert.equal(pub.type, 'publish');
+    assert.equal((await gate.runtime.store.consumeToken('LiveApp', { tokenId: pub.tokenId, streamIds: ['cam1'], type: 'publish' }, Date.now(), false)).outcome, 'ok');
+
+    // The same validation and messages as v2; the id is validated like a path id.
+    const cases: [string, string][] = [
+      [`expireDate=${exp}&type=play`, TokenMessage.define],
+      [`id=&expireDate=${exp}&type=play`, TokenMessage.define],
+      ['id=stream1&type=play', TokenMessage.define],
+      [`id=stream1&expireDate=${exp}&type=view`, TokenMessage.badType],
+      [`id=stream1&expireDate=${Date.now() + 60_000}&type=play`, TokenMessage.millis],
+      [`id=stream1&expireDate=${now() - 1}&type=play`, TokenMessage.past],
+      [`id=stream1&expireDate=${now() + 7200}&type=play`, TokenMessage.tooFar(3600)],
+      [`id=a%2Fb&expireDate=${exp}&type=play`, 'Stream id is not valid.'],
+      [`id=..&expireDate=${exp}&type=play`, 'Stream id is not valid.'],
+    ];
+    for (const [query, message] of cases) {
+      const r = await legacy('LiveApp', gate.adminUrl!, query);
+      assert.equal(r.status, 400, query);
+      assert.deepEqual(r.json(), { success: false, message, dataId: null, errorId: 0 }, query);
+    }
+    const post = await call('POST', `${gate.adminUrl}/LiveApp/rest/broadcast/getToken?id=stream1&expireDate=${exp}&type=play`);
+    assert.equal(post.status, 405);
+    assert.equal(post.headers.allow, 'GET');
+    // Public listener without servePublic: refused here, like every management path.
+    const priv = await legacy('PrivateApp', gate.url, `id=stream1&expireDate=${exp}&type=play`);
+    assert.equal(priv.status, 404);
+    assert.equal(priv.json().reason, 'api_not_public');
+    // The REST filter runs first: a cross-site request without a JWT is refused.
+    const csrf = await call('GET', `${gate.url}/LiveApp/rest/broadcast/getToken?id=stream1&expireDate=${exp}&type=play`, undefined, { origin: 'https://evil.example' });
+    assert.equal(csrf.status, 403);
+    assert.ok(!origin.seen.some((r) => r.url.includes('/rest/broadcast/getToken')), 'the origin never sees the 1.x token path');
+    // Other 1.x paths are not ours: forwarded to the origin (public listener), after the filter.
+    assert.equal((await call('GET', `${gate.url}/LiveApp/rest/broadcast/get?id=stream1`)).status, 200);
+    assert.equal(origin.seen.at(-1)!.url, '/LiveApp/rest/broadcast/get?id=stream1');
+  });
+
   test('GET /{id}/jwt-token mints an HS256 stream JWT with the type secret; 400 without one', async () => {
     const exp = now() + 600;
     const r = await call('GET', `${admin}/stream1/jwt-token?expireDate=${exp}&type=play&roomId=room1`);
@@ -113,6 +166,26 @@ describe('management API: tokens', () => {
     assert.equal(jwtPublishMissing.status, 400);
     const tooLong = await call('GET', `${admin}/stream1/jwt-token?expireDate=${now() + 99_999}&type=play`);
     assert.equal(tooLong.json().message, TokenMessage.tooFar(3600));
+  });
+
+  test('secret rotation: jwt-token signs with the first secret; the REST filter and the gate accept both', async () => {
+    const exp = now() + 600;
+    const restJwt = (secret: string) => new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setExpirationTime(now() + 60).sign(new TextEncoder().encode(secret));
+    const api = `${gate.adminUrl}/RotApp/rest/v2/broadcasts`;
+    for (const secret of [JWT_SECRET_NEXT, JWT_SECRET]) {
+      const r = await call('GET', `${api}/stream1/jwt-token?expireDate=${exp}&type=play`, undefined, { authorization: `Bearer ${await restJwt(secret)}` });
+      assert.equal(r.status, 200, 'the REST filter accepts a JWT signed with either secret');
+      const minted = r.json().tokenId as string;
+      assert.equal((await jwtVerify(minted, new TextEncoder().encode(JWT_SECRET_NEXT))).payload.streamId, 'stream1', 'signed with the first');
+      await assert.rejects(jwtVerify(minted, new TextEncoder().encode(JWT_SECRET)));
+    }
+    const stranger = await call('GET', `${api}/stream1/jwt-token?expireDate=${exp}&type=play`, undefined, { authorization: `Bearer ${await restJwt('another-secret-of-thirty-two-bytes-000')}` });
+    assert.equal(stranger.status, 403);
+    // Stream JWTs signed before the rotation (old secret) still play; so do new ones.
+    for (const secret of [JWT_SECRET, JWT_SECRET_NEXT]) {
+      const old = await new SignJWT({ streamId: 'stream1', type: 'play' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime(exp).sign(new TextEncoder().encode(secret));
+      assert.equal((await call('GET', `${gate.url}/RotApp/streams/stream1.m3u8?token=${old}`)).status, 200);
+    }
   });
 
   test('tokens/list pages (cap 250) and DELETE /{id}/tokens revokes and bumps the stream epoch', async () => {

@@ -11,7 +11,10 @@ import { promisify } from 'node:util';
 import { request } from 'undici';
 import { startTestOrigin, type TestOrigin } from '../helpers/origin.js';
 import { fetchUrl, fromAddress } from '../helpers/player.js';
-import { startTestGate } from '../helpers/gate.js';
+import { startTestGate, HASH_SECRET, HASH_SECRET_NEXT, JWT_SECRET, JWT_SECRET_NEXT } from '../helpers/gate.js';
+import { jwtVerify } from 'jose';
+import { hashToken } from '../../src/checks/hash-token.js';
+import { missingTool } from '../helpers/tools.js';
 import type { RunningGate } from '../../src/server.js';
 
 const run = promisify(execFile);
@@ -52,7 +55,8 @@ async function status(url: string, method = 'GET'): Promise<{ status: number; re
 
 const oath = () => execFileSync('oathtool', ['--totp', '-b', B32, '--time-step-size=60s'], { encoding: 'utf8' }).trim();
 
-describe('CLI against a running gate', () => {
+// The three chains touch different apps, so they run concurrently (process start-ups dominate).
+describe('CLI against a running gate', { concurrency: true }, () => {
   let origin: TestOrigin;
   let gate: RunningGate;
   let dir: string;
@@ -71,66 +75,123 @@ describe('CLI against a running gate', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test('token, subscriber and stream commands change what the gate allows', async () => {
-    const tokenChain = async () => {
-      const r = await cli('token', 'create', '--config', file, '--app', 'TokApp', '--stream', 'stream1', '--expires-in', '600');
-      assert.equal(r.code, 0, r.stderr);
-      const t = JSON.parse(r.stdout) as { tokenId: string; streamId: string; type: string };
-      assert.equal(t.streamId, 'stream1');
-      assert.equal(t.type, 'play');
-      assert.equal((await status(`${gate.url}/TokApp/streams/stream1.m3u8?token=${t.tokenId}`)).status, 200);
-      const replay = await fetchUrl(`${gate.url}/TokApp/streams/stream1.m3u8?token=${t.tokenId}`, {}, fromAddress('127.0.0.2'));
-      assert.equal(JSON.parse(replay.text).reason, 'token_used');
-      const past = await cli('token', 'create', '--config', file, '--app', 'TokApp', '--stream', 'stream1', '--expire-date', String(Date.now()));
-      assert.equal(past.code, 1);
-      assert.match(past.stderr, /milliseconds/);
-    };
+  test('token create mints a one-time token the gate accepts once (per client)', async () => {
+    const r = await cli('token', 'create', '--config', file, '--app', 'TokApp', '--stream', 'stream1', '--expires-in', '600');
+    assert.equal(r.code, 0, r.stderr);
+    const t = JSON.parse(r.stdout) as { tokenId: string; streamId: string; type: string };
+    assert.equal(t.streamId, 'stream1');
+    assert.equal(t.type, 'play');
+    assert.equal((await status(`${gate.url}/TokApp/streams/stream1.m3u8?token=${t.tokenId}`)).status, 200);
+    // Another client replaying it is refused (its own client may re-present it).
+    const replay = await fetchUrl(`${gate.url}/TokApp/streams/stream1.m3u8?token=${t.tokenId}`, {}, fromAddress('127.0.0.2'));
+    assert.equal(JSON.parse(replay.text).reason, 'token_used');
+    const past = await cli('token', 'create', '--config', file, '--app', 'TokApp', '--stream', 'stream1', '--expire-date', String(Date.now()));
+    assert.equal(past.code, 1);
+    assert.match(past.stderr, /milliseconds/);
+  });
 
-    const subscriberChain = async () => {
-      const play = () => status(`${gate.url}/TotpApp/streams/stream1.m3u8?subscriberId=viewer1&subscriberCode=${oath()}`);
-      const add = await cli('subscriber', 'add', '--config', file, '--app', 'TotpApp', '--stream', 'stream1', '--subscriber', 'viewer1', '--secret', B32, '--limit', '10');
-      assert.equal(add.code, 0, add.stderr);
-      assert.equal((await play()).status, 200);
+  test('subscriber add|list|block|delete change what the gate allows (oathtool codes)', { skip: missingTool('oathtool') }, async () => {
+    const play = () => status(`${gate.url}/TotpApp/streams/stream1.m3u8?subscriberId=viewer1&subscriberCode=${oath()}`);
+    const add = await cli('subscriber', 'add', '--config', file, '--app', 'TotpApp', '--stream', 'stream1', '--subscriber', 'viewer1', '--secret', B32, '--limit', '10');
+    assert.equal(add.code, 0, add.stderr);
+    assert.equal((await play()).status, 200);
 
-      const totp = await cli('token', 'totp', '--config', file, '--app', 'TotpApp', '--stream', 'stream1', '--subscriber', 'viewer1');
-      assert.equal(totp.code, 0, totp.stderr);
-      assert.match(totp.stdout.trim(), /^\d{6}$/);
+    const totp = await cli('token', 'totp', '--config', file, '--app', 'TotpApp', '--stream', 'stream1', '--subscriber', 'viewer1');
+    assert.equal(totp.code, 0, totp.stderr);
+    assert.match(totp.stdout.trim(), /^\d{6}$/);
 
-      const list = await cli('subscriber', 'list', '--config', file, '--app', 'TotpApp', '--stream', 'stream1');
-      assert.equal(list.code, 0, list.stderr);
-      assert.equal((JSON.parse(list.stdout.trim()) as { subscriberId: string }).subscriberId, 'viewer1');
-      assert.ok(!list.stdout.includes(B32), 'list never prints the secret');
+    const list = await cli('subscriber', 'list', '--config', file, '--app', 'TotpApp', '--stream', 'stream1');
+    assert.equal(list.code, 0, list.stderr);
+    assert.equal((JSON.parse(list.stdout.trim()) as { subscriberId: string }).subscriberId, 'viewer1');
+    assert.ok(!list.stdout.includes(B32), 'list never prints the secret');
 
-      assert.equal((await cli('subscriber', 'block', '--config', file, '--app', 'TotpApp', '--stream', 'stream1', '--subscriber', 'viewer1', '--seconds', '3600', '--type', 'play')).code, 0);
-      assert.equal((await play()).reason, 'subscriber_blocked');
-      assert.equal((await cli('subscriber', 'block', '--config', file, '--app', 'TotpApp', '--stream', 'stream1', '--subscriber', 'viewer1', '--seconds', '0')).code, 0);
-      assert.equal((await play()).status, 200);
+    assert.equal((await cli('subscriber', 'block', '--config', file, '--app', 'TotpApp', '--stream', 'stream1', '--subscriber', 'viewer1', '--seconds', '3600', '--type', 'play')).code, 0);
+    assert.equal((await play()).reason, 'subscriber_blocked');
+    assert.equal((await cli('subscriber', 'block', '--config', file, '--app', 'TotpApp', '--stream', 'stream1', '--subscriber', 'viewer1', '--seconds', '0')).code, 0);
+    assert.equal((await play()).status, 200);
 
-      assert.equal((await cli('subscriber', 'delete', '--config', file, '--app', 'TotpApp', '--stream', 'stream1', '--subscriber', 'viewer1')).code, 0);
-      assert.equal((await play()).status, 401);
+    assert.equal((await cli('subscriber', 'delete', '--config', file, '--app', 'TotpApp', '--stream', 'stream1', '--subscriber', 'viewer1')).code, 0);
+    assert.equal((await play()).status, 401);
 
-      const bad = await cli('subscriber', 'add', '--config', file, '--app', 'TotpApp', '--stream', 'stream1', '--subscriber', 'viewer2', '--secret', 'NOTBASE32');
-      assert.equal(bad.code, 1);
-      assert.match(bad.stderr, /Secret code is not multiple of 8 bytes length/);
-    };
+    const bad = await cli('subscriber', 'add', '--config', file, '--app', 'TotpApp', '--stream', 'stream1', '--subscriber', 'viewer2', '--secret', 'NOTBASE32');
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /Secret code is not multiple of 8 bytes length/);
+  });
 
-    const streamChain = async () => {
-      const publish = () => status(`${gate.url}/RegApp/whip/cam1`, 'POST');
-      assert.equal((await publish()).reason, 'stream_not_registered');
-      assert.equal((await cli('stream', 'register', '--config', file, '--app', 'RegApp', '--stream', 'cam1', '--name', 'Door')).code, 0);
-      assert.equal((await publish()).status, 200);
-      const show = await cli('stream', 'show', '--config', file, '--app', 'RegApp', '--stream', 'cam1');
-      assert.equal(show.code, 0);
-      assert.equal((JSON.parse(show.stdout) as { name: string }).name, 'Door');
-      // The management API reads the same registry.
-      const api = await request(`${gate.adminUrl}/RegApp/rest/v2/broadcasts/cam1`);
-      assert.equal(((await api.body.json()) as { name: string }).name, 'Door');
-      assert.equal((await cli('stream', 'unregister', '--config', file, '--app', 'RegApp', '--stream', 'cam1')).code, 0);
-      assert.equal((await publish()).status, 403);
-      assert.equal((await cli('stream', 'show', '--config', file, '--app', 'RegApp', '--stream', 'cam1')).code, 1);
-      assert.equal((await cli('stream', 'register', '--config', file, '--app', 'RegApp', '--stream', 'a/b')).code, 1);
-    };
+  test('stream register|show|unregister change what the gate allows', async () => {
+    const publish = () => status(`${gate.url}/RegApp/whip/cam1`, 'POST');
+    assert.equal((await publish()).reason, 'stream_not_registered');
+    assert.equal((await cli('stream', 'register', '--config', file, '--app', 'RegApp', '--stream', 'cam1', '--name', 'Door')).code, 0);
+    assert.equal((await publish()).status, 200);
+    const show = await cli('stream', 'show', '--config', file, '--app', 'RegApp', '--stream', 'cam1');
+    assert.equal(show.code, 0);
+    assert.equal((JSON.parse(show.stdout) as { name: string }).name, 'Door');
+    // The management API reads the same registry.
+    const api = await request(`${gate.adminUrl}/RegApp/rest/v2/broadcasts/cam1`);
+    assert.equal(((await api.body.json()) as { name: string }).name, 'Door');
+    assert.equal((await cli('stream', 'unregister', '--config', file, '--app', 'RegApp', '--stream', 'cam1')).code, 0);
+    assert.equal((await publish()).status, 403);
+    assert.equal((await cli('stream', 'show', '--config', file, '--app', 'RegApp', '--stream', 'cam1')).code, 1);
+    assert.equal((await cli('stream', 'register', '--config', file, '--app', 'RegApp', '--stream', 'a/b')).code, 1);
+  });
+});
 
-    await Promise.all([tokenChain(), subscriberChain(), streamChain()]);
+describe('CLI usage', () => {
+  test('--help on every command and sub-command prints its help to stdout and exits 0', async () => {
+    const asks = [['--help'], ['help'], ['serve', '--help'], ['check-config', '-h'], ['demo', '--help'], ['token', '--help'], ['token', 'jwt', '--help'], ['subscriber', '--help'], ['stream', '-h'], ['stream', 'show', '--help']];
+    const results = await Promise.all(asks.map((args) => cli(...args)));
+    results.forEach((r, i) => {
+      assert.equal(r.code, 0, `${asks[i]!.join(' ')}: ${r.stderr}`);
+      assert.match(r.stdout, /usage/, asks[i]!.join(' '));
+    });
+  });
+
+  test('usage errors exit 2 with a message naming the problem', async () => {
+    const cases: [string[], RegExp][] = [
+      [[], /usage/],
+      [['nope'], /unknown command 'nope'/],
+      [['token'], /sub-command is required/],
+      [['token', 'mint'], /unknown token command 'mint'/],
+      [['token', 'jwt', '--bogus'], /bogus/],
+      [['token', 'jwt', 'extra', 'words'], /unexpected argument 'extra'/],
+      [['serve', 'stray'], /stray/],
+    ];
+    const results = await Promise.all(cases.map(([args]) => cli(...args)));
+    results.forEach((r, i) => {
+      const [args, message] = cases[i]!;
+      assert.equal(r.code, 2, args.join(' '));
+      assert.match(r.stdout + r.stderr, message, args.join(' '));
+    });
+  });
+
+  test('token hash|jwt sign with the first secret of a rotation list', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sg-cli-rot-'));
+    try {
+      const file = join(dir, 'rot.yaml');
+      writeFileSync(file, JSON.stringify({ apps: { RotApp: { play: { hash: { enabled: true, secret: [HASH_SECRET_NEXT, HASH_SECRET] }, jwt: { enabled: true, secret: [JWT_SECRET_NEXT, JWT_SECRET] } } } } }));
+      const [hash, jwt] = await Promise.all([
+        cli('token', 'hash', '--config', file, '--app', 'RotApp', '--stream', 'stream1'),
+        cli('token', 'jwt', '--config', file, '--app', 'RotApp', '--stream', 'stream1'),
+      ]);
+      assert.equal(hash.code, 0, hash.stderr);
+      assert.equal(hash.stdout.trim(), hashToken('stream1', 'play', HASH_SECRET_NEXT));
+      assert.equal(jwt.code, 0, jwt.stderr);
+      assert.equal((await jwtVerify(jwt.stdout.trim(), new TextEncoder().encode(JWT_SECRET_NEXT))).payload.streamId, 'stream1');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('every sub-command the top-level usage advertises exists', async () => {
+    const usage = (await cli('--help')).stdout;
+    const advertised = [...usage.matchAll(/^ {2}([a-z-]+) ([a-z]+(?:\|[a-z]+)+) /gm)].flatMap(([, command, subs]) => subs!.split('|').map((sub) => [command!, sub]));
+    assert.ok(advertised.some(([c, s]) => c === 'stream' && s === 'show'), usage);
+    assert.ok(advertised.length >= 10, usage);
+    // Without options a real sub-command fails on what it needs (exit 1); an unknown one is a usage error (2).
+    const results = await Promise.all(advertised.map(([command, sub]) => cli(command!, sub!)));
+    results.forEach((r, i) => {
+      assert.equal(r.code, 1, `${advertised[i]!.join(' ')}: ${r.stderr}`);
+      assert.doesNotMatch(r.stderr, /unknown/, advertised[i]!.join(' '));
+    });
   });
 });

@@ -8,7 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
 import { startTestOrigin, type TestOrigin } from '../helpers/origin.js';
 import { startTestGate, HASH_SECRET } from '../helpers/gate.js';
-import { chromiumAvailable, launchChromium, type Browser } from '../helpers/chromium.js';
+import { CHROMIUM, launchChromium, type Browser } from '../helpers/chromium.js';
+import { missingTool } from '../helpers/tools.js';
 import type { RunningGate } from '../../src/server.js';
 import { hashToken } from '../../src/checks/hash-token.js';
 
@@ -142,7 +143,7 @@ describe('CORS', () => {
     });
   });
 
-  describe('real Chromium', { skip: chromiumAvailable() ? false : 'chromium not found at /usr/bin/chromium (set CHROMIUM_PATH)' }, () => {
+  describe('real Chromium', { skip: missingTool(CHROMIUM, 'chromium') }, () => {
     let browser: Browser;
     before(async () => {
       browser = await launchChromium();

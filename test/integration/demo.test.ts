@@ -2,9 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { promisify } from 'node:util';
+import { missingTool } from '../helpers/tools.js';
 
 const freePort = () =>
   new Promise<number>((resolve) => {
@@ -14,7 +14,7 @@ const freePort = () =>
     });
   });
 
-test('the demo starts and every printed curl line answers as its comment says', { skip: existsSync('/usr/bin/curl') ? false : 'curl not installed' }, async () => {
+test('the demo starts and every printed curl line answers as its comment says', { skip: missingTool('curl') }, async () => {
   const [port, admin] = [await freePort(), await freePort()];
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'demo', '--port', String(port), '--admin-port', String(admin)], {
     stdio: ['ignore', 'pipe', 'pipe'],

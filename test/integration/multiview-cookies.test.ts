@@ -8,7 +8,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startSampleOrigin, type SampleOrigin } from '../../src/demo/sample-origin.js';
 import { startTestGate, HASH_SECRET } from '../helpers/gate.js';
-import { chromiumAvailable, launchChromium } from '../helpers/chromium.js';
+import { CHROMIUM, launchChromium } from '../helpers/chromium.js';
+import { missingTool } from '../helpers/tools.js';
 import { fetchUrl } from '../helpers/player.js';
 import type { RunningGate } from '../../src/server.js';
 import { hashToken } from '../../src/checks/hash-token.js';
@@ -50,7 +51,7 @@ describe('multiview on cookies alone', () => {
     assert.equal((await fetchUrl(`${gate.url}/LiveApp/streams/stream10000000001.ts`, { cookie: jar })).status, 200);
   });
 
-  test('two streams of one app in one Chromium context', { skip: chromiumAvailable() ? false : 'chromium not installed', timeout: 60_000 }, async () => {
+  test('two streams of one app in one Chromium context', { skip: missingTool(CHROMIUM, 'chromium'), timeout: 60_000 }, async () => {
     const browser = await launchChromium();
     try {
       const tab = await browser.newPage(pageUrl);

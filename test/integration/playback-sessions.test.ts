@@ -4,10 +4,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { existsSync } from 'node:fs';
 import { startSampleOrigin, type SampleOrigin } from '../../src/demo/sample-origin.js';
 import { startTestGate, HASH_SECRET, JWT_SECRET } from '../helpers/gate.js';
 import { RoundRobin, fetchUrl, fromAddress, playDash, playHls } from '../helpers/player.js';
+import { missingTool } from '../helpers/tools.js';
 import type { RunningGate } from '../../src/server.js';
 import { hashToken } from '../../src/checks/hash-token.js';
 import { mintStreamJwt } from '../../src/checks/mint-jwt.js';
@@ -213,7 +213,7 @@ describe('playback sessions', () => {
     }
   });
 
-  test('ffprobe plays the tokenized master URL through the gate', { skip: existsSync('/usr/bin/ffprobe') ? false : 'ffprobe not installed' }, async () => {
+  test('ffprobe plays the tokenized master URL through the gate', { skip: missingTool('ffprobe') }, async () => {
     const hash = hashToken('stream1', 'play', HASH_SECRET);
     const { stdout } = await promisify(execFile)('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name,width', '-of', 'json', `${gates[0]!.url}/LiveApp/streams/stream1_adaptive.m3u8?token=${hash}`], { timeout: 30_000 });
     const streams = (JSON.parse(stdout) as { streams: { codec_name: string }[] }).streams;

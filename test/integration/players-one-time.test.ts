@@ -6,17 +6,18 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { startSampleOrigin, type SampleOrigin } from '../../src/demo/sample-origin.js';
 import { startTestGate } from '../helpers/gate.js';
-import { chromiumAvailable, launchChromium } from '../helpers/chromium.js';
+import { CHROMIUM, launchChromium } from '../helpers/chromium.js';
+import { findTool, missingTool } from '../helpers/tools.js';
 import type { RunningGate } from '../../src/server.js';
 import { newTokenId } from '../../src/checks/one-time-token.js';
 
-const FFMPEG = '/usr/bin/ffmpeg';
+const FFMPEG = findTool('ffmpeg') ?? 'ffmpeg';
 const HLS_JS = readFileSync(createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js'), 'utf8');
 
 /** Serves the player page and hls.js from another origin than the gate (a real cross-origin player). */
@@ -72,7 +73,7 @@ describe('players on a one-time media-playlist URL', () => {
     return { allowed: pick('allow'), refused: pick('deny') };
   };
 
-  test('hls.js in Chromium, credentials off, through 6 playlist loads', { skip: chromiumAvailable() ? false : 'chromium not installed', timeout: 60_000 }, async () => {
+  test('hls.js in Chromium, credentials off, through 6 playlist loads', { skip: missingTool(CHROMIUM, 'chromium'), timeout: 60_000 }, async () => {
     const url = await mint('stream1');
     const before = await decisions();
     const browser = await launchChromium();
@@ -99,7 +100,7 @@ describe('players on a one-time media-playlist URL', () => {
     assert.equal(after.refused - before.refused, 0);
   });
 
-  test('ffmpeg, no cookie jar, through ≥ 5 playlist refreshes', { skip: existsSync(FFMPEG) ? false : 'ffmpeg not installed', timeout: 60_000 }, async () => {
+  test('ffmpeg, no cookie jar, through ≥ 5 playlist refreshes', { skip: missingTool('ffmpeg'), timeout: 60_000 }, async () => {
     const url = await mint('stream10');
     const before = await decisions();
     // 16 s of a live stream of 2 s segments: ffmpeg starts 3 segments from the live edge and then

@@ -2,12 +2,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { startTestOrigin, type TestOrigin } from '../helpers/origin.js';
+import { findTool, missingTool } from '../helpers/tools.js';
 import { startTestGate, HASH_SECRET, JWT_SECRET } from '../helpers/gate.js';
 import type { RunningGate } from '../../src/server.js';
 import { hashToken } from '../../src/checks/hash-token.js';
@@ -131,7 +132,7 @@ const freePort = () =>
     });
   });
 
-describe('nginx auth_request in front of the origin', { skip: existsSync('/usr/sbin/nginx') ? false : 'nginx not installed' }, () => {
+describe('nginx auth_request in front of the origin', { skip: missingTool('nginx') }, () => {
   let origin: TestOrigin;
   let gate: RunningGate;
   let nginx: ChildProcess;
@@ -170,7 +171,7 @@ http {
   }
 }`;
     writeFileSync(join(dir, 'nginx.conf'), conf);
-    nginx = spawn('/usr/sbin/nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
+    nginx = spawn(findTool('nginx') ?? 'nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
     for (let i = 0; i < 50; i++) {
       try {
         await (await request(`${base}/`)).body.dump();

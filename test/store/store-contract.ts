@@ -3,7 +3,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { EpochValue, OneTimeToken, Store } from '../../src/store/store.js';
+import type { EpochValue, LivePlayback, OneTimeToken, Store, TrackedPlayback } from '../../src/store/store.js';
 import { describeConnectionEvents, describeSubscribers, uid } from './store-contract-data.js';
 
 export interface ContractOptions {
@@ -345,6 +345,79 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store> |
           Array.from({ length: 30 }, (_, i) => (i % 2 ? peer : store).touchSession(app, 's1', 'u', `sess${i}`, 30_000, 3, now)),
         );
         assert.equal(results.filter(Boolean).length, 3);
+      });
+    });
+
+    describe('live playbacks (disconnected events)', () => {
+      const playback = (app: string, sessionId: string, extra: Partial<LivePlayback> = {}): LivePlayback => ({
+        app,
+        sessionId,
+        streamId: 's1',
+        subscriberId: null,
+        type: 'play',
+        eventProtocol: 'hls',
+        ...extra,
+      });
+      /** Claims everything due before `now` for this app (other tests' leftovers are claimed too, and ignored). */
+      const claimAll = async (s: Store, app: string, now: number): Promise<TrackedPlayback[]> => {
+        const out: TrackedPlayback[] = [];
+        for (;;) {
+          const batch = await s.claimEndedPlaybacks(now, 100);
+          out.push(...batch.filter((e) => e.playback.app === app));
+          if (batch.length < 100) return out;
+        }
+      };
+
+      it('a session is claimed once its deadline passes, with what its event needs; extending moves the deadline', async () => {
+        const app = uid('app');
+        const t0 = 1_000_000;
+        const a = playback(app, 'a', { subscriberId: 'u1', eventProtocol: 'dash' });
+        const b = playback(app, 'b', { streamId: 's2', type: 'play', eventProtocol: 'http' });
+        await store.trackPlaybacks([
+          { playback: a, deadlineMs: t0 + 100 },
+          { playback: b, deadlineMs: t0 + 200 },
+        ]);
+        assert.deepEqual(await claimAll(store, app, t0 + 99), []);
+        await peer.trackPlaybacks([{ playback: a, deadlineMs: t0 + 300 }]); // renewed on another replica
+        await store.trackPlaybacks([{ playback: b, deadlineMs: t0 + 150 }]); // a late, older renewal: ignored
+        assert.deepEqual(await claimAll(peer, app, t0 + 250), [{ playback: b, deadlineMs: t0 + 200 }]);
+        assert.deepEqual(await claimAll(store, app, t0 + 250), [], 'claimed once');
+        assert.deepEqual(await claimAll(store, app, t0 + 300), [{ playback: a, deadlineMs: t0 + 300 }]);
+        assert.deepEqual(await claimAll(peer, app, t0 + 10_000), []);
+      });
+
+      it('claims earliest first, at most `limit` at a time', async () => {
+        const app = uid('app');
+        await claimAll(store, app, 2_000_000); // nothing of other tests' left due before our window
+        const t0 = 2_000_000;
+        await store.trackPlaybacks([3, 1, 2, 5, 4].map((n) => ({ playback: playback(app, `p${n}`), deadlineMs: t0 + n })));
+        const first = await store.claimEndedPlaybacks(t0 + 10, 2);
+        assert.deepEqual(first.map((e) => e.playback.sessionId), ['p1', 'p2']);
+        assert.deepEqual((await claimAll(store, app, t0 + 10)).map((e) => e.playback.sessionId), ['p3', 'p4', 'p5']);
+        assert.deepEqual(await store.claimEndedPlaybacks(t0 + 10, 0), []);
+      });
+
+      it('concurrent sweeps on two replicas claim every ended session exactly once', async () => {
+        const app = uid('app');
+        const t0 = 3_000_000;
+        const n = 120;
+        await store.trackPlaybacks(Array.from({ length: n }, (_, i) => ({ playback: playback(app, `s${i}`, { subscriberId: `u${i % 7}` }), deadlineMs: t0 + (i % 10) })));
+        const sweeps = await Promise.all(Array.from({ length: 8 }, (_, i) => claimAll(i % 2 ? peer : store, app, t0 + 100)));
+        const ids = sweeps.flat().map((e) => e.playback.sessionId);
+        assert.equal(ids.length, n);
+        assert.equal(new Set(ids).size, n);
+      });
+
+      it('the same session id in two apps is two sessions', async () => {
+        const app1 = uid('app');
+        const app2 = uid('app');
+        const t0 = 4_000_000;
+        await store.trackPlaybacks([
+          { playback: playback(app1, 'same'), deadlineMs: t0 },
+          { playback: playback(app2, 'same'), deadlineMs: t0 },
+        ]);
+        const all = await store.claimEndedPlaybacks(t0, 1000);
+        assert.deepEqual(all.filter((e) => e.playback.sessionId === 'same' && [app1, app2].includes(e.playback.app)).length, 2);
       });
     });
 

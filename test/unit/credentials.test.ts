@@ -85,6 +85,16 @@ describe('stripCredentials', () => {
     }
   });
 
+  it('keepAntMedia (origin.stripCredentials: false) keeps Ant Media parameters but never the grant', () => {
+    const cases: [string, string][] = [
+      ['token=abc&subscriberId=u&subscriberCode=1&roomId=r&sg=g', 'token=abc&subscriberId=u&subscriberCode=1&roomId=r'],
+      ['sg=g', ''],
+      ['a=1&%73g=g&token=t', 'a=1&token=t'],
+      ['token=t&a=1', 'token=t&a=1'],
+    ];
+    for (const [q, expected] of cases) assert.equal(stripCredentials(q, GRANT, true), expected, q);
+  });
+
   it('returns the very same string on the fast path', () => {
     const q = 'a=1&b=2&c=3';
     assert.equal(stripCredentials(q, GRANT), q);

@@ -4,7 +4,7 @@ import { checkHashToken, hashToken } from '../../src/checks/hash-token.js';
 import type { RequestContext } from '../../src/decision/types.js';
 import { testContext } from '../helpers/context.js';
 
-const policy = { enabled: true, secret: 'secret' };
+const policy = { enabled: true, secret: ['secret'] };
 
 const ctx = testContext;
 
@@ -52,5 +52,5 @@ test('wrong secret, wrong length, odd characters and uppercase are refused witho
 test('no secret configured → refused (an empty secret would make hashes public)', () => {
   const token = hashToken('stream1', 'play', '');
   assert.equal(checkHashToken(token, ctx(), { enabled: true }).ok, false);
-  assert.equal(checkHashToken(token, ctx(), { enabled: true, secret: '' }).ok, false);
+  assert.equal(checkHashToken(token, ctx(), { enabled: true, secret: [''] }).ok, false);
 });

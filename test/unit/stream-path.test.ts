@@ -1,12 +1,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { canonicalizeUrl } from '../../src/request/canonical-path.js';
-import { isStreamId, readFlatFile, routeRequest, type Route } from '../../src/request/stream-path.js';
+import { isStreamId, readFlatFile, routeRequest, streamGrammar, type Route, type StreamGrammar } from '../../src/request/stream-path.js';
+import { compileSuffixFormat } from '../../src/request/segment-suffix.js';
 
-function route(path: string): Route {
+function route(path: string, grammar?: StreamGrammar): Route {
   const canonical = canonicalizeUrl(path, 1 << 20);
   assert.ok(canonical.ok, `${path} should canonicalize`);
-  return routeRequest(canonical.segments);
+  return routeRequest(canonical.segments, grammar ? () => grammar : undefined);
 }
 
 const LEGAL_ID = /^[A-Za-z0-9_.-]+$/;
@@ -71,7 +72,7 @@ describe('routeRequest: files under /streams/', () => {
     ['stream1_240p300kbps000000001.fmp4', ['segment', ['stream1', 'stream1_240p300kbps']]],
     ['stream1_000000001.ts', ['segment', ['stream1_']]],
     ['000000001.ts', null],
-    ['stream10001.ts', null], // legacy 4-digit index: not guessed
+    ['stream10001.ts', null], // legacy 4-digit index: only with `%04d` configured (below)
     ['stream1000001.ts', null],
     ['stream1x00000001.ts', null],
     // fMP4 init segments
@@ -112,29 +113,62 @@ describe('routeRequest: files under /streams/', () => {
     ['stream1.jpg', null],
     ['stream1.key', null],
     ['stream1.vtt', null],
-    ['stream1.mp3', null],
+    // audio-only VoD: named like MP4 recordings
+    ['stream1.mp3', ['file', ['stream1']]],
+    ['stream1_2.mp3', ['file', ['stream1', 'stream1_2']]],
+    ['stream1-2024-01-31_12-00-00.000.mp3', ['file', ['stream1', 'stream1-2024-01-31_12-00-00.000']]],
+    ['stream1.MP3', null],
+    ['stream1_1719999999999_init.mp3', ['file', ['stream1_1719999999999_init']]], // no init segments in mp3
     ['stream1', null],
     ['.m3u8', null],
     ['stream%201.m3u8', null],
     ['stream!1.m3u8', null],
     ['-20' + '0'.repeat(5000) + '!.mp4', null],
-    // DASH/CMAF folders: the folder names the stream
+    // DASH/CMAF folders: the folder names the stream for the files a per-stream folder holds
     ['stream1/stream1.mpd', ['manifest', ['stream1']]],
     ['stream1/stream1.m3u8', ['manifest', ['stream1']]],
+    ['stream1/stream1_240p.m3u8', ['manifest', ['stream1', 'stream1_240p']]],
     ['stream1/stream1_0segment00139.m4s', ['segment', ['stream1']]],
     ['stream1/init_0.m4s', ['segment', ['stream1']]],
     ['stream1_240p/init_0.m4s', ['segment', ['stream1_240p']]],
     ['stream10/stream1.mpd', ['manifest', ['stream10']]],
     ['stream1/', null],
     ['bad!id/x.mpd', null],
-    ['subfolder/s1/s1.mpd', null],
-    // LL-HLS
-    ['ll-hls/stream1/stream1__master.m3u8', ['manifest', ['stream1']]],
-    ['ll-hls/stream1/stream1__720p2000kbps.m3u8', ['manifest', ['stream1']]],
+    // subFolders (nested too): the id is in the FILE name, never the folder's
+    ['folder/other.m3u8', ['manifest', ['other']]],
+    ['folder/other_adaptive.m3u8', ['manifest', ['other', 'other_adaptive']]],
+    ['folder/other000000001.ts', ['segment', ['other']]],
+    ['folder/other_240p000000001.fmp4', ['segment', ['other', 'other_240p']]],
+    ['folder/other_1719999999999_init.mp4', ['segment', ['other', 'other_1719999999999_init']]],
+    ['folder/other.mp4', ['file', ['other']]],
+    ['folder/other.mp3', ['file', ['other']]],
+    ['a/b/c/other.m3u8', ['manifest', ['other']]],
+    ['a/b/c/other000000001.ts', ['segment', ['other']]],
+    ['folder/folder.m3u8', ['manifest', ['folder']]],
+    ['folder/folder000000001.ts', ['segment', ['folder']]],
+    ['stream1/stream10.m3u8', ['manifest', ['stream10']]], // not `stream1`: the playlist does not carry its id
+    ['stream1/stream10000000001.ts', ['segment', ['stream10']]],
+    ['folder/media_0.m3u8', ['manifest', ['media_0']]],
+    ['folder/x.ts', null],
+    ['folder/x.key', null],
+    ['folder/mpd', null],
+    ['folder/.m4s', null],
+    ['folder/', null],
+    // DASH and LL-HLS inside a subFolder: the last folder is the stream
+    ['subfolder/s1/s1.mpd', ['manifest', ['s1']]],
+    ['a/b/s1/init_0.m4s', ['segment', ['s1']]],
+    ['sub/ll-hls/s1/s1__master.m3u8', ['manifest', ['s1', 's1__master']]],
+    // LL-HLS: the folder names the stream; names that carry it also read as subFolder files
+    ['ll-hls/stream1/stream1__master.m3u8', ['manifest', ['stream1', 'stream1__master']]],
+    ['ll-hls/stream1/stream1__720p2000kbps.m3u8', ['manifest', ['stream1', 'stream1_', 'stream1__720p2000kbps']]],
     ['ll-hls/stream1/x.m4s', ['segment', ['stream1']]],
-    ['ll-hls/stream1/stream1__720p2000kbps_0.mp4', ['segment', ['stream1']]],
+    [
+      'll-hls/stream1/stream1__720p2000kbps_0.mp4',
+      ['segment', ['stream1', 'stream1_', 'stream1__720p2000kbps', 'stream1__720p2000kbps_0']],
+    ],
     ['ll-hls/stream1/', null],
-    ['ll-hls/stream1/a/b.m3u8', null],
+    ['ll-hls/stream1/other.m3u8', ['manifest', ['other']]],
+    ['ll-hls/stream1/a/b.m3u8', ['manifest', ['b']]],
     ['ll-hls/ll-hls.mpd', ['manifest', ['ll-hls']]], // a stream may be called ll-hls
   ];
   for (const [file, expected] of cases) {
@@ -168,7 +202,8 @@ function filesOf(id: string): string[] {
       }
     }
   }
-  files.push(`${id}_adaptive.m3u8`);
+  files.push(`${id}_adaptive.m3u8`, `${id}.mp3`, `${id}_2.mp3`);
+  files.push(`sub/${id}.m3u8`, `sub/${id}000000001.ts`, `a/b/${id}_240p000000007.ts`, `a/b/${id}.mp4`, `sub/${id}/${id}.mpd`);
   files.push(`${id}/${id}.mpd`, `${id}/${id}_0segment00139.m4s`, `${id}/init_0.m4s`, `${id}/${id}.m3u8`);
   files.push(`ll-hls/${id}/${id}__master.m3u8`, `ll-hls/${id}/${id}__720p2000kbps.m3u8`, `ll-hls/${id}/seg_1.m4s`);
   return files;
@@ -247,6 +282,97 @@ describe('properties over generated names', () => {
           assert.match(id, LEGAL_ID);
           assert.ok(isStreamId(id));
           assert.ok((name + suffix).startsWith(id), `${name + suffix} → ${id}`);
+        }
+      }
+    }
+  });
+});
+
+describe('hlsSegmentFileSuffixFormat: other segment names', () => {
+  const cases: [formats: string[], file: string, expected: Reading][] = [
+    // date/epoch-based formats (Ant Media documents `-%Y%m%d-%s`)
+    [['-%Y%m%d-%s'], 'stream1-20240131-1719999999.ts', ['segment', ['stream1']]],
+    [['-%Y%m%d-%s'], 'stream1_240p300kbps-20240131-1719999999.fmp4', ['segment', ['stream1', 'stream1_240p300kbps']]],
+    [['-%Y%m%d-%s'], 'a/b/stream1-20240131-1719999999.ts', ['segment', ['stream1']]],
+    [['-%Y%m%d-%s'], 'stream1-2024013-1719999999.ts', null],
+    [['-%Y%m%d-%s'], 'stream1-20240131_1719999999.ts', null],
+    [['-%Y%m%d-%s'], 'stream1000000001.ts', null], // only the configured format is read
+    [['-%Y%m%d-%s'], '-20240131-1719999999.ts', null],
+    [['%s'], 'stream11719999999.ts', ['segment', ['stream1']]],
+    [['_%Y-%m-%d_%H-%M-%S'], 'cam_2024-01-31_12-00-00.ts', ['segment', ['cam']]],
+    // legacy 4-digit indexes (older Ant Media versions), opt-in next to the default
+    [['%09d', '%04d'], 'stream10001.ts', ['segment', ['stream1']]],
+    [['%09d', '%04d'], 'stream1_240p0001.ts', ['segment', ['stream1', 'stream1_240p']]],
+    [['%09d', '%04d'], 'stream1000000001.ts', ['segment', ['stream1', 'stream100000']]], // both formats fit
+    [['%09d', '%04d'], 'stream1001.ts', ['segment', ['stream']]],
+    [['%09d', '%04d'], 'x001.ts', null],
+    [['%04d'], 'stream1000000001.ts', ['segment', ['stream100000']]],
+    // other files do not depend on the format
+    [['-%Y%m%d-%s'], 'stream1.m3u8', ['manifest', ['stream1']]],
+    [['%04d'], 'stream1_1719999999999_init.mp4', ['segment', ['stream1', 'stream1_1719999999999_init']]],
+  ];
+  for (const [formats, file, expected] of cases) {
+    it(`${formats.join(', ')}: ${file}`, () => {
+      const result = route(`/LiveApp/streams/${file}`, streamGrammar(formats));
+      assert.ok(result.area === 'streams');
+      if (expected === null) {
+        assert.equal(result.kind, null);
+        assert.deepEqual(result.streamIds, []);
+      } else {
+        assert.equal(result.kind, expected[0]);
+        assert.deepEqual(result.streamIds, expected[1]);
+      }
+    });
+  }
+
+  it('the grammar is per app: another app keeps the default', () => {
+    // Each format cuts at one fixed place; two formats read a name once per format that fits.
+    const grammars = new Map([['DateApp', streamGrammar(['-%Y%m%d-%s'])]]);
+    const canonical = canonicalizeUrl('/LiveApp/streams/stream1-20240131-1719999999.ts', 1 << 20);
+    assert.ok(canonical.ok);
+    // LiveApp reads the last nine digits as the segment number, so the name is another stream's.
+    const other = routeRequest(canonical.segments, (app) => grammars.get(app));
+    assert.ok(other.area === 'streams');
+    assert.deepEqual(other.streamIds, ['stream1-20240131-1']);
+    const dated = routeRequest(['DateApp', ...canonical.segments.slice(1)], (app) => grammars.get(app));
+    assert.ok(dated.area === 'streams');
+    assert.deepEqual(dated.streamIds, ['stream1']);
+  });
+
+  it('only fixed-width formats of file-name characters compile; errors say why', () => {
+    assert.equal(compileSuffixFormat('%09d').width, 9);
+    assert.equal(compileSuffixFormat('-%Y%m%d-%s').width, 20);
+    assert.equal(compileSuffixFormat('%d').width, 2); // the day, as Ant Media reads it
+    const refused: [string, RegExp][] = [
+      ['%9d', /not a fixed-width field/],
+      ['%x', /not a fixed-width field/],
+      ['%', /not a fixed-width field/],
+      ['%0d', /zero-padded number/],
+      ['%021d', /zero-padded number/],
+      ['%09x', /zero-padded number/],
+      ['seg', /at least one field/],
+      ['', /at least one field/],
+      ['/%09d', /cannot appear/],
+      ['%%%09d', /not a fixed-width field/], // a literal % never appears in a segment name
+      ['%020d%020d%020d%09d', /at most 64/],
+    ];
+    for (const [format, message] of refused) assert.throws(() => compileSuffixFormat(format), message, format);
+  });
+
+  it('every segment of a random id under a date format names that id; others differ across a delimiter', () => {
+    const random = prng(0xda7e);
+    const alphabet = 'abcXYZ0189_.-';
+    const grammar = streamGrammar(['-%Y%m%d-%s', '%09d']);
+    for (let n = 0; n < 500; n++) {
+      const owner = Array.from({ length: 1 + Math.floor(random() * 10) }, () => alphabet.charAt(Math.floor(random() * alphabet.length))).join('');
+      if (!isStreamId(owner)) continue; // dot-only ids are refused everywhere
+      for (const r of ['', '_240p', '_240p300kbps']) {
+        for (const file of [`${owner}${r}-20240131-1719999999.ts`, `${owner}${r}000000042.fmp4`, `sub/${owner}${r}-20991231-4102444799.ts`]) {
+          const canonical = canonicalizeUrl(`/LiveApp/streams/${file}`, 1 << 20);
+          if (!canonical.ok) continue;
+          const result = routeRequest(canonical.segments, () => grammar);
+          assert.ok(result.area === 'streams' && result.streamIds.includes(owner), `${file}: ${JSON.stringify(result)}`);
+          for (const id of result.streamIds) assert.ok(delimitedRelatives(id, owner), `${file}: ${id} vs ${owner}`);
         }
       }
     }

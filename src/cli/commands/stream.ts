@@ -1,4 +1,4 @@
-// `streamgate stream register|unregister|list`: the registered-stream list used when an app's
+// `streamgate stream register|unregister|show`: the registered-stream list used when an app's
 // `publish.acceptUndefinedStreams` is false.
 import { parseSubcommand, need, requireConfig } from '../args.js';
 import { withStore } from '../with-store.js';

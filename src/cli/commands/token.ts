@@ -11,9 +11,9 @@ const HELP = `usage:
   streamgate token create --config FILE --app APP --stream ID [--type play|publish] [--expires-in SECONDS | --expire-date UNIX] [--room ROOM]
       mint a one-time token into the configured store (prints Ant Media's Token JSON)
   streamgate token hash   (--config FILE --app APP | --secret S) --stream ID [--type play|publish]
-      hash token: sha256(streamId + type + secret), lowercase hex
+      hash token: sha256(streamId + type + secret), lowercase hex (a configured secret list: its first)
   streamgate token jwt    (--config FILE --app APP | --secret S) --stream ID [--type play|publish] [--expires-in SECONDS] [--room ROOM]
-      HS256 stream JWT with claims streamId, type, exp
+      HS256 stream JWT with claims streamId, type, exp (a configured secret list: signed with its first)
   streamgate token totp   --config FILE --app APP --stream ID --subscriber SID [--type play|publish]
       current TOTP code of a registered subscriber, or derived from the app's totp secret`;
 
@@ -65,13 +65,14 @@ export async function token(argv: string[]): Promise<number> {
       });
     }
     case 'hash': {
-      const secret = typeof v.secret === 'string' ? v.secret : appOf(requireConfig(v.config), need(v, 'app'))[type].hash.secret;
+      // A configured list is a rotation: the first secret is the current one.
+      const secret = typeof v.secret === 'string' ? v.secret : appOf(requireConfig(v.config), need(v, 'app'))[type].hash.secret?.[0];
       if (!secret) throw new Error(`no hash secret: pass --secret or configure apps.<app>.${type}.hash.secret`);
       console.log(hashToken(stream(), type, secret));
       return 0;
     }
     case 'jwt': {
-      const secret = typeof v.secret === 'string' ? v.secret : appOf(requireConfig(v.config), need(v, 'app'))[type].jwt.secret;
+      const secret = typeof v.secret === 'string' ? v.secret : appOf(requireConfig(v.config), need(v, 'app'))[type].jwt.secret?.[0];
       if (!secret) throw new Error(`no JWT secret: pass --secret or configure apps.<app>.${type}.jwt.secret`);
       console.log(await mintStreamJwt(secret, { streamId: stream(), type, exp: expiry(v, 3600), roomId: typeof v.room === 'string' ? v.room : undefined }));
       return 0;
