@@ -216,6 +216,11 @@ export const configSchema = z.strictObject({
         .strictObject({
           enabled: z.boolean().default(true),
           name: z.string().regex(/^[A-Za-z0-9_-]+$/).default('sg_grant'),
+          /**
+           * true: one cookie per stream, `<name>_<hash of the stream id>` (multiview on cookies).
+           * false: one cookie `<name>` per app (proxies that copy cookies by exact name: Traefik).
+           */
+          perStream: z.boolean().default(true),
           secure: z.boolean().default(false),
           sameSite: z.enum(['Strict', 'Lax', 'None']).default('Lax'),
         })

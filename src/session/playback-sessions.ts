@@ -243,6 +243,7 @@ export class PlaybackSessions {
    * one grant per stream (flat HLS file names share one folder, so Path cannot separate them).
    */
   cookieName(streamId: string): string {
+    if (!this.config.cookie.perStream) return this.config.cookie.name;
     return this.cookiePrefix + createHash('sha256').update(streamId, 'utf8').digest().toString('base64url', 0, 8);
   }
 
@@ -272,7 +273,7 @@ export class PlaybackSessions {
 
   /** The grant cookie's value in a Cookie header for the first of `streamIds` that has one. */
   cookieGrant(cookieHeader: string | undefined, streamIds: readonly string[]): string | undefined {
-    if (!cookieHeader || !this.config.cookie.enabled || !cookieHeader.includes(this.cookiePrefix)) return undefined;
+    if (!cookieHeader || !this.config.cookie.enabled || !cookieHeader.includes(this.config.cookie.name)) return undefined;
     const jar = parseCookies(cookieHeader);
     for (const id of streamIds) {
       const v = jar[this.cookieName(id)];
@@ -281,13 +282,14 @@ export class PlaybackSessions {
     return undefined;
   }
 
-  /** The Cookie header for the origin: our grant cookies (`<cookie.name>_…`) are ours alone. */
+  /** The Cookie header for the origin: our grant cookies (`<cookie.name>` and `<cookie.name>_…`) are ours alone. */
   readonly withoutGrantCookie = (cookieHeader: string): string | undefined => {
-    if (!cookieHeader.includes(this.cookiePrefix)) return cookieHeader;
+    const name = this.config.cookie.name;
+    if (!cookieHeader.includes(name)) return cookieHeader;
     const kept = cookieHeader
       .split(';')
       .map((p) => p.trim())
-      .filter((p) => p && !p.startsWith(this.cookiePrefix));
+      .filter((p) => p && !p.startsWith(this.cookiePrefix) && !p.startsWith(`${name}=`));
     return kept.length ? kept.join('; ') : undefined;
   };
 }

@@ -101,4 +101,12 @@ describe('playback sessions', () => {
     // A URL credential wins over any cookie: a new token starts (or re-presents) its own playback.
     assert.equal(sessions.presentedGrant({ token: 't' }, 'manifest', header, ['stream1']), undefined);
   });
+
+  it('cookie.perStream: false keeps one cookie per app (proxies that copy cookies by exact name)', () => {
+    const single = new PlaybackSessions(parseConfig(JSON.stringify({ session: { secrets: [SECRET], cookie: { perStream: false } } }), {}).session, store, cache);
+    assert.equal(single.cookieName('stream1'), 'sg_grant');
+    assert.equal(single.cookieName('stream10'), 'sg_grant');
+    assert.equal(single.cookieGrant('a=1; sg_grant=v2.X', ['stream10']), 'v2.X');
+    assert.equal(single.withoutGrantCookie('a=1; sg_grant=v2.X; sg_grantee=keep'), 'a=1; sg_grantee=keep');
+  });
 });
