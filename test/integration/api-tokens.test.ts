@@ -102,7 +102,8 @@ describe('management API: tokens', () => {
       assert.deepEqual({ ...t, tokenId: 'x' }, { tokenId: 'x', streamId: 'stream1', expireDate: exp, type: 'play', roomId: null });
       assert.equal((await call('GET', `${gate.url}/LiveApp/streams/stream10.m3u8?token=${t.tokenId}`)).json().reason, 'token_wrong_stream');
       assert.equal((await call('GET', `${gate.url}/LiveApp/streams/stream1.m3u8?token=${t.tokenId}`)).status, 200);
-      assert.equal((await call('GET', `${gate.url}/LiveApp/streams/stream1.m3u8?token=${t.tokenId}`)).json().reason, 'token_used');
+      const replay = await fetchUrl(`${gate.url}/LiveApp/streams/stream1.m3u8?token=${t.tokenId}`, {}, fromAddress('127.0.0.2'));
+      assert.equal(JSON.parse(replay.text).reason, 'token_used');
     }
     const pub = (await legacy('LiveApp', gate.adminUrl!, `id=cam1&expireDate=${exp}&type=publish`)).json();
     assert.equal(pub.type, 'publish');
