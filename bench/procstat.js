@@ -34,6 +34,15 @@ function ticks(pid, withReaped = false) {
   return withReaped ? own + Number(f[13]) + Number(f[14]) : own;
 }
 
+/** CPU ticks of a process's main thread (task id = pid) alone; the rest of its ticks are other threads. */
+export const mainThreadTicks = (pid) => {
+  if (!pid) return 0;
+  const stat = read(`/proc/${pid}/task/${pid}/stat`);
+  if (!stat) return 0;
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(f[11]) + Number(f[12]);
+};
+
 /** CPU ticks of a process tree (the server and its workers). */
 export const treeTicks = (pid) => (pid ? [pid, ...descendants(pid)].reduce((sum, p) => sum + ticks(p), 0) : 0);
 

@@ -19,14 +19,23 @@ const fix = (x, d) => (x === null ? '-' : x.toFixed(d));
  */
 function ratio(row, anchor) {
   if (!anchor || anchor.runs.length === 0 || row.runs.length === 0) return null;
-  const perRep = row.runs
-    .map((r) => {
-      const a = anchor.runs.find((x) => x.rep === r.rep);
-      return a ? r.rps / a.rps : null;
-    })
-    .filter((x) => x !== null);
-  if (perRep.length) return median(perRep);
-  return median(row.runs.map((r) => r.rps)) / median(anchor.runs.map((r) => r.rps));
+  if (anchor === row) return 1;
+  // Each run against the anchor run nearest in time (run.js keeps one within BENCH_ANCHOR_AGE s).
+  const nearest = (r) => anchor.runs.reduce((best, a) => (Math.abs(a.t - r.t) < Math.abs(best.t - r.t) ? a : best));
+  return median(row.runs.map((r) => r.rps / nearest(r).rps));
+}
+
+/**
+ * The same ratio from CPU cost instead of throughput: (anchor + origin CPU per request) / (row +
+ * origin CPU per request), i.e. what the row would reach against the anchor on a core of its own.
+ * Per-request CPU barely moves with foreign load, so this is the figure to compare across runs.
+ */
+function cpuRatio(row, anchor) {
+  if (!anchor || anchor.runs.length === 0 || row.runs.length === 0) return null;
+  const cost = (r) => (r.cpuUsPerReq.proxy ?? 0) + (r.cpuUsPerReq.origin ?? 0);
+  const a = median(anchor.runs.map(cost));
+  const b = median(row.runs.map(cost));
+  return a && b ? a / b : null;
 }
 
 export function summarize(rows) {
@@ -50,11 +59,16 @@ export function summarize(rows) {
       p99ms: median(runs.map((r) => r.p99ms)),
       vsDirect: ratio(row, byKey.get(`${row.kind}/${ANCHORS.direct}`)),
       vsNginx,
+      vsNginxByCpu: cpuRatio(row, byKey.get(`${row.kind}/${ANCHORS.nginx}`)),
       target,
       meetsTarget: target === undefined || vsNginx === null ? null : vsNginx >= target,
       proxyCpuUs: median(runs.map((r) => r.cpuUsPerReq.proxy)),
+      // Node servers only: CPU of threads other than the event loop (V8 compiler and GC helpers, libuv pool).
+      proxyOtherThreadsUs: row.server.startsWith('gate') || row.server === 'httpProxy' ? median(runs.map((r) => r.cpuUsPerReq.proxyOtherThreads)) : null,
       originCpuUs: median(runs.map((r) => r.cpuUsPerReq.origin)),
       foreignCores: median(runs.map((r) => r.foreignCores)),
+      storeCallsPerReq: median(runs.map((r) => (r.storeCalls === undefined ? null : r.storeCalls / Math.max(1, r.requests)))),
+      originRequests: runs.some((r) => r.originRequests !== undefined) ? runs.map((r) => ({ rep: r.rep, requests: r.requests, originRequests: r.originRequests })) : null,
       errors: runs.reduce((n, r) => n + errorCount(r.errors), 0),
       failure: row.failure ?? null,
     };
@@ -68,15 +82,30 @@ function table(kind, summary, meta) {
   const head = [
     `#### ${kind} (${bytes.toLocaleString('en-US')} B, ${meta.reps} interleaved reps × ${meta.seconds} s, wrk -t${meta.wrk.threads} -c${meta.wrk.connections}${meta.pinning ? ', pinned' : ', NOT pinned'})`,
     '',
-    '| config | n | req/s (median) | min-max | MB/s | p50 ms | p99 ms | vs (a) direct | vs (b) nginx proxy | target | proxy CPU µs/req | origin CPU µs/req | foreign load (cores) | errors |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|:---:|---:|---:|---:|---|',
+    '| config | n | req/s (median) | min-max | MB/s | p50 ms | p99 ms | vs (a) direct | vs (b) nginx proxy | by CPU | target | proxy CPU µs/req (other threads) | origin CPU µs/req | store calls/req | foreign load (cores) | errors |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|---:|---:|---:|---:|---|',
   ];
   const lines = rows.map((s) => {
     const target = s.target === undefined ? '' : `≥ ${s.target.toFixed(2)} ${s.meetsTarget === null ? '?' : s.meetsTarget ? '✓' : '✗'}`;
     const errors = s.failure ? `**FAILED: ${s.failure.replace(/\|/g, '\\|')}**` : s.errors ? `**${s.errors}**` : '0';
-    return `| ${s.id} | ${s.n} | ${int(s.rps)} | ${s.rps === null ? '-' : `${int(s.rpsMin)}-${int(s.rpsMax)}`} | ${fix(s.mbps, 1)} | ${fix(s.p50ms, 2)} | ${fix(s.p99ms, 2)} | ${fix(s.vsDirect, 3)} | ${fix(s.vsNginx, 3)} | ${target} | ${fix(s.proxyCpuUs, 1)} | ${fix(s.originCpuUs, 1)} | ${fix(s.foreignCores, 2)} | ${errors} |`;
+    return `| ${s.id} | ${s.n} | ${int(s.rps)} | ${s.rps === null ? '-' : `${int(s.rpsMin)}-${int(s.rpsMax)}`} | ${fix(s.mbps, 1)} | ${fix(s.p50ms, 2)} | ${fix(s.p99ms, 2)} | ${fix(s.vsDirect, 3)} | ${fix(s.vsNginx, 3)} | ${fix(s.vsNginxByCpu, 3)} | ${target} | ${fix(s.proxyCpuUs, 1)}${s.proxyOtherThreadsUs ? ` (${fix(s.proxyOtherThreadsUs, 0)})` : ''} | ${fix(s.originCpuUs, 1)} | ${s.storeCallsPerReq === null ? '' : fix(s.storeCallsPerReq, 3)} | ${fix(s.foreignCores, 2)} | ${errors} |`;
   });
   return [...head, ...lines, ''].join('\n');
+}
+
+/** Row k: how many requests for the live playlist reached the origin during each measured run. */
+function originCounts(summary, meta) {
+  const rows = summary.filter((s) => s.originRequests);
+  if (rows.length === 0) return '';
+  const bound = Math.ceil((meta.seconds * 1000) / meta.manifestTtlMs) + 1;
+  const lines = rows.flatMap((s) =>
+    s.originRequests.map(
+      (o) =>
+        `- \`${s.id}\` rep ${o.rep}: ${o.requests.toLocaleString('en-US')} viewer refreshes, **${o.originRequests} origin requests** in ${meta.seconds} s ` +
+        `(bound at one per ${meta.manifestTtlMs} ms TTL: ${bound}) ${o.originRequests <= bound ? '✓' : '✗'}`,
+    ),
+  );
+  return ['#### origin requests for the live playlist (counted in the origin\'s access log)', '', ...lines, ''].join('\n');
 }
 
 export function markdown(summary, meta) {
@@ -85,14 +114,18 @@ export function markdown(summary, meta) {
     `### streamgate bench — ${meta.date}`,
     '',
     `${meta.machine}; node ${meta.node}; ${meta.nginx}; ${meta.wrkVersion}; commit ${meta.commit}.`,
-    `Servers on CPU ${meta.pinning ? '0' : 'any'}, wrk on CPU ${meta.pinning ? '1' : 'any'}; warm-up ${meta.warmupSeconds} s per row; load average at start ${meta.loadavg}.`,
+    `Servers on CPU ${meta.pinning ? '0' : 'any'}, wrk on CPU ${meta.pinning ? '1' : 'any'}; warm-up ${meta.warmupSeconds} s per row; load average (uptime) at start ${meta.loadavg}, at end ${meta.loadavgEnd}.`,
     '',
     table('playlist', summary, meta),
     table('segment', summary, meta),
+    originCounts(summary, meta),
     legend,
     '',
-    'Ratios are medians of per-repetition ratios. CPU columns are process CPU time / requests; foreign load is CPU',
-    'used by other processes during the runs (> 0.3 cores means the figures are disturbed). See bench/README.md.',
+    'Ratios are medians over runs, each against the nginx anchor run nearest in time; "by CPU" is the ratio of CPU',
+    'cost per request (row + origin vs anchor + origin), which foreign load barely moves. CPU columns are process',
+    'CPU time / requests; foreign load is CPU used by other processes during the runs (> 0.3 cores means the',
+    'throughput figures are disturbed). See bench/README.md.',
+    meta.warmupProbes && Object.keys(meta.warmupProbes).length ? `Warm-up probes (1 s) until CPU per request settled: ${Object.entries(meta.warmupProbes).map(([k, v]) => `${k} ${v}`).join(', ')}.` : '',
     '',
   ].join('\n');
 }

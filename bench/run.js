@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureMedia, makeWebRoot } from './media.js';
 import { installExitHandlers, pinning, stopAll, stopping } from './procs.js';
 import { markdown, summarize } from './report.js';
-import { gateConfig, hashToken, makeSecrets, originApps, SCENARIOS, streamJwt } from './scenarios.js';
+import { ANCHORS, gateConfig, hashToken, livePath, makeSecrets, MANIFEST_TTL_MS, originApps, SCENARIOS, streamJwt } from './scenarios.js';
 import { LOOPBACK, startHttpProxy, startNginxOrigin, startNginxProxy, startStreamgate } from './servers.js';
 import { assertLoopback, errorCount, runWrk, WRK } from './wrk.js';
 
@@ -31,6 +31,10 @@ const SECONDS = num('BENCH_SECONDS', 10);
 const REPS = Math.round(num('BENCH_REPS', 3));
 const WARMUP = num('BENCH_WARMUP', Math.min(2, SECONDS));
 const ONLY = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : null;
+/** Most 1 s warm-up probes a gate row gets while its CPU per request is still falling (JIT warm-up). */
+const WARMUP_PROBES = Math.round(num('BENCH_WARMUP_PROBES', 12));
+/** An anchor (nginx proxy_pass) run older than this is repeated before the next streamgate row of its kind. */
+const ANCHOR_MAX_AGE_S = num('BENCH_ANCHOR_AGE', 30);
 
 /** First line a tool prints about itself (nginx -v writes to stderr, wrk -v exits with 1). */
 const version = (cmd, args) => {
@@ -52,6 +56,7 @@ async function fetchBody(url) {
 }
 
 async function main() {
+  const startLoad = loadavg().map((x) => x.toFixed(2)).join(' ');
   installExitHandlers();
   requireTools();
   const rows = SCENARIOS.filter((s) => !ONLY || ONLY.test(`${s.kind}/${s.id}`)).map((s) => ({ ...s, runs: [] }));
@@ -66,7 +71,7 @@ async function main() {
 
   console.error('bench: starting servers…');
   const servers = {};
-  servers.origin = await startNginxOrigin({ workDir, logDir, webRoot, probePath });
+  servers.origin = await startNginxOrigin({ workDir, logDir, webRoot, probePath, countedPath: livePath(media) });
   const originPort = new URL(servers.origin.url).port;
   if (needed.has('nginxProxy')) servers.nginxProxy = await startNginxProxy({ workDir, logDir, originPort, probePath });
   if (needed.has('httpProxy')) servers.httpProxy = await startHttpProxy({ logDir, originUrl: servers.origin.url, probePath });
@@ -76,7 +81,8 @@ async function main() {
   for (const [name, gate] of Object.entries(gates)) {
     if (!needed.has(name)) continue;
     try {
-      servers[name] = await startStreamgate({ workDir, logDir, originUrl: servers.origin.url, gate, name, probePath: `/BenchOpen/streams/${media.playlist}` });
+      const nodeArgs = (process.env.BENCH_GATE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+      servers[name] = await startStreamgate({ workDir, logDir, originUrl: servers.origin.url, gate, name, nodeArgs, probePath: `/BenchOpen/streams/${media.playlist}` });
     } catch (err) {
       startFailures[name] = `streamgate (${name}) did not start: ${err.message}`;
       console.error(`bench: ${startFailures[name]} (log: ${join(logDir, `${name}.log`)})`);
@@ -89,6 +95,7 @@ async function main() {
     token: { hash: hashToken(streamId, secrets.hash), jwt: await streamJwt(streamId, secrets.jwt) },
     grantParam: 'sg',
     url: (server, app, file, query) => `${servers[server].url}/${app}/streams/${file}${query ? `?${query}` : ''}`,
+    serverUrl: (server) => servers[server].url,
     fetchText: async (url) => {
       const { status, body } = await fetchBody(url);
       if (status !== 200) throw new Error(`GET ${url} → ${status}`);
@@ -101,8 +108,15 @@ async function main() {
    * some URLs hold short-lived grants. A row that fails is not measured any further.
    */
   async function prepare(row) {
-    const url = await row.url(ctx);
+    const target = await row.url(ctx);
+    // A row may load many paths (one per viewer): wrk then takes them round robin from a file.
+    const { url, paths } = typeof target === 'string' ? { url: target, paths: undefined } : target;
     assertLoopback(url);
+    let pathsFile;
+    if (paths) {
+      pathsFile = join(workDir, `${row.kind}-${row.id}.paths`);
+      writeFileSync(pathsFile, `${paths.join('\n')}\n`);
+    }
     const { status, body } = await fetchBody(url);
     if (status !== 200) throw new Error(`GET answered ${status}: ${body.toString('utf8', 0, 200).trim()}`);
     const expected = row.kind === 'playlist' ? media.playlistBytes : media.segmentBytes;
@@ -110,7 +124,7 @@ async function main() {
       if (!body.toString('utf8').includes(`${ctx.grantParam}=`)) throw new Error('playlist is not rewritten with grants');
     } else if (body.length !== expected) throw new Error(`body is ${body.length} B, expected ${expected} B`);
     row.bodyBytes = body.length;
-    return url;
+    return { url, pathsFile };
   }
   const fail = (row, why) => {
     row.failure = why;
@@ -119,17 +133,31 @@ async function main() {
   /** One wrk run of a row, or undefined when the row failed (now or before). */
   async function measure(row, seconds) {
     if (row.failure) return undefined;
-    let url;
+    let target;
     try {
-      url = await prepare(row);
+      target = await prepare(row);
     } catch (err) {
       return void fail(row, `preflight: ${err.message}`);
     }
-    const r = await runWrk(url, { seconds, pids: pidsFor(row) });
+    const admin = servers[row.server]?.adminUrl;
+    const storeBefore = admin ? await storeCalls(admin) : null;
+    const originBefore = row.countOrigin ? servers.origin.counted() : null;
+    const r = await runWrk(target.url, { seconds, pids: pidsFor(row), pathsFile: target.pathsFile });
+    if (admin) r.storeCalls = (await storeCalls(admin)) - storeBefore;
+    if (row.countOrigin) r.originRequests = servers.origin.counted() - originBefore;
     // Headers add a few hundred bytes; less than the body per response means wrong answers were counted.
     if (errorCount(r.errors)) fail(row, `wrk reported errors ${JSON.stringify(r.errors)}`);
     else if (r.bytesPerResponse < row.bodyBytes) fail(row, `responses average ${Math.round(r.bytesPerResponse)} B, less than the ${row.bodyBytes} B body`);
     return r;
+  }
+
+  /** streamgate_store_calls_total summed over methods, from the gate's admin listener. */
+  async function storeCalls(adminUrl) {
+    const { status, body } = await fetchBody(`${adminUrl}/metrics`);
+    if (status !== 200) throw new Error(`GET ${adminUrl}/metrics → ${status}`);
+    let n = 0;
+    for (const line of body.toString('utf8').split('\n')) if (line.startsWith('streamgate_store_calls_total{')) n += Number(line.slice(line.lastIndexOf(' ') + 1));
+    return n;
   }
 
   const pidsFor = (row) => ({ proxy: row.server === 'origin' ? undefined : servers[row.server]?.pid, origin: servers.origin.pid });
@@ -138,21 +166,51 @@ async function main() {
   const total = live().length * (REPS * (SECONDS + 0.5) + WARMUP);
   console.error(`bench: ${live().length} rows × ${REPS} reps × ${SECONDS} s (+${WARMUP} s warm-up each) ≈ ${Math.ceil(total / 60)} min`);
 
-  for (const row of live()) await measure(row, WARMUP);
+  // Warm-up. A fresh Node process runs its first thousands of requests in V8's interpreter while the
+  // optimizing compiler works on background threads pinned to the same (shared) core: the first
+  // segments cost 2-4x the CPU of the steady state, for longer the busier the core is. Gate rows are
+  // therefore warmed with 1 s probes until their CPU per request stops falling.
+  for (const row of live()) {
+    if (!row.server.startsWith('gate')) {
+      await measure(row, WARMUP);
+      continue;
+    }
+    let last = Infinity;
+    for (let probe = 1; probe <= WARMUP_PROBES; probe++) {
+      const r = await measure(row, 1);
+      if (!r) break;
+      const cpu = r.cpuUsPerReq.proxy ?? 0;
+      row.warmupProbes = probe;
+      if (probe >= Math.max(2, WARMUP) && cpu > 0.9 * last) break;
+      last = Math.min(last, cpu);
+    }
+  }
 
+  const anchorOf = (row) => rows.find((r) => r.kind === row.kind && r.id === ANCHORS.nginx && !r.failure);
+  const record = async (row, rep) => {
+    const r = await measure(row, SECONDS);
+    if (!r) return;
+    row.runs.push({ rep, t: Date.now(), ...r });
+    console.error(
+      `bench: rep ${rep}/${REPS} ${row.kind}/${row.id}: ${Math.round(r.rps)} req/s, p50 ${r.p50ms.toFixed(2)} ms, p99 ${r.p99ms.toFixed(2)} ms, proxy CPU ${Math.round(r.cpuUsPerReq.proxy ?? 0)} µs/req` +
+        `${r.originRequests !== undefined ? `, origin requests ${r.originRequests}` : ''}` +
+        `${r.foreignCores > 0.3 ? `, foreign load ${r.foreignCores.toFixed(2)} cores` : ''}`,
+    );
+    await sleep(300);
+  };
   for (let rep = 1; rep <= REPS; rep++) {
     // Rotate the order each repetition so no row always runs first (or right after the heaviest one).
     const order = live();
     const k = (rep - 1) % Math.max(1, order.length);
     for (const row of [...order.slice(k), ...order.slice(0, k)]) {
-      const r = await measure(row, SECONDS);
-      if (!r) continue;
-      row.runs.push({ rep, ...r });
-      console.error(
-        `bench: rep ${rep}/${REPS} ${row.kind}/${row.id}: ${Math.round(r.rps)} req/s, p50 ${r.p50ms.toFixed(2)} ms, p99 ${r.p99ms.toFixed(2)} ms` +
-          `${r.foreignCores > 0.3 ? `, foreign load ${r.foreignCores.toFixed(2)} cores` : ''}`,
-      );
-      await sleep(300);
+      // Foreign load drifts within minutes: every streamgate row gets an nginx anchor run of its kind
+      // at most ANCHOR_MAX_AGE_S old, and its ratio is taken against the anchor run nearest in time.
+      const anchor = anchorOf(row);
+      if (row.server.startsWith('gate') && anchor && anchor !== row) {
+        const lastT = anchor.runs.at(-1)?.t ?? 0;
+        if (Date.now() - lastT > ANCHOR_MAX_AGE_S * 1000) await record(anchor, rep);
+      }
+      await record(row, rep);
     }
   }
 
@@ -163,10 +221,14 @@ async function main() {
     nginx: version('nginx', ['-v']),
     wrkVersion: version('wrk', ['-v']).split(' [')[0],
     commit: version('git', ['-C', benchDir, 'describe', '--always', '--dirty']),
-    loadavg: loadavg().map((x) => x.toFixed(2)).join(' '),
+    loadavg: startLoad,
+    loadavgEnd: loadavg().map((x) => x.toFixed(2)).join(' '),
+    manifestTtlMs: MANIFEST_TTL_MS,
     seconds: SECONDS,
     reps: REPS,
     warmupSeconds: WARMUP,
+    warmupProbes: Object.fromEntries(rows.filter((r) => r.warmupProbes).map((r) => [`${r.kind}/${r.id}`, r.warmupProbes])),
+    anchorMaxAgeSeconds: ANCHOR_MAX_AGE_S,
     pinning,
     wrk: WRK,
     media: { playlist: media.playlist, segment: media.segment, playlistBytes: media.playlistBytes, segmentBytes: media.segmentBytes },

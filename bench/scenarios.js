@@ -8,7 +8,12 @@ import { SignJWT } from 'jose';
 export const ANCHORS = { direct: 'a_nginx_direct', nginx: 'b_nginx_proxy' };
 
 /** Targets for streamgate rows, as a fraction of nginx proxy_pass (bench/README.md). */
-export const TARGETS = { playlist: 0.3, segment: 0.55 };
+export const TARGETS = { playlist: 0.5, segment: 0.8 };
+
+/** The live playlist many viewers refresh (row k); the origin counts the requests it gets for it. */
+export const LIVE = { app: 'BenchLive', viewers: 1000 };
+/** The gate's shared-manifest TTL in the bench config (the default). */
+export const MANIFEST_TTL_MS = 500;
 
 /** Per-run secrets: the gate config and the credentials are made from the same values. */
 export function makeSecrets() {
@@ -19,8 +24,10 @@ export function makeSecrets() {
 /** The app/session part of the generated streamgate config: one app per auth mode. */
 export const gateConfig = (secrets) => ({
   session: { secrets: [secrets.session] },
+  manifest: { cacheTtlMs: MANIFEST_TTL_MS },
   apps: {
     BenchHash: { play: { hash: { enabled: true, secret: secrets.hash } } },
+    [LIVE.app]: { play: { hash: { enabled: true, secret: secrets.hash } } },
     BenchJwt: { play: { jwt: { enabled: true, secret: secrets.jwt } } },
     BenchOpen: {},
   },
@@ -91,7 +98,50 @@ export const SCENARIOS = [
       return ctx.url('gate', 'BenchHash', ctx.media.playlist, `${ctx.grantParam}=${grant}`);
     },
   },
+  {
+    // Many viewers, one live playlist: every request carries a different viewer's grant (wrk Lua
+    // picks the path), so every answer is a different document; the origin should see at most one
+    // request per manifest TTL whatever the number of viewers.
+    id: 'k_gate_1000_viewers',
+    label: `(k) streamgate, ${LIVE.viewers.toLocaleString('en-US')} viewers (distinct grants) refreshing one live playlist`,
+    kind: 'playlist',
+    server: 'gate',
+    body: 'rewritten',
+    countOrigin: true,
+    url: async (ctx) => {
+      const paths = await liveViewers(ctx, LIVE.viewers);
+      return { url: `${ctx.serverUrl('gate')}${paths[0]}`, paths };
+    },
+  },
 ];
+
+/** The first URI line of a rewritten playlist carries the grant; returns it. */
+function grantIn(playlist, param) {
+  const line = playlist.split('\n').find((l) => l !== '' && !l.startsWith('#'));
+  const grant = line && new URL(line, 'http://x/').searchParams.get(param);
+  if (!grant) throw new Error('no grant in the rewritten playlist');
+  return grant;
+}
+
+/**
+ * `count` viewers of one live playlist: each opens its own playback with the hash token (a session
+ * and grant of its own), then refreshes with that grant. Returns their refresh paths.
+ */
+async function liveViewers(ctx, count) {
+  const first = ctx.url('gate', LIVE.app, ctx.media.playlist, `token=${ctx.token.hash}`);
+  const paths = new Array(count);
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      const i = next++;
+      const grant = grantIn(await ctx.fetchText(first), ctx.grantParam);
+      paths[i] = `/${LIVE.app}/streams/${ctx.media.playlist}?${ctx.grantParam}=${grant}`;
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, worker));
+  if (new Set(paths).size !== count) throw new Error('viewers do not have distinct grants');
+  return paths;
+}
 
 /** The bench segment's URL as a player finds it in a hash-token playlist: carrying a fresh grant. */
 async function grantedSegment(ctx) {
@@ -103,3 +153,6 @@ async function grantedSegment(ctx) {
 
 /** Every app name the origin must serve (nginx gets the same files under each). */
 export const originApps = (secrets) => ['LiveApp', ...Object.keys(gateConfig(secrets).apps)];
+
+/** The path whose origin requests row k counts. */
+export const livePath = (media) => `/${LIVE.app}/streams/${media.playlist}`;

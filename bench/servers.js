@@ -64,15 +64,28 @@ async function startNginx(name, workDir, logDir, httpBlock, readyUrl) {
   return child;
 }
 
-export async function startNginxOrigin({ workDir, logDir, webRoot, probePath }) {
+/**
+ * The origin. `countedPath` (optional) gets its own access log, so a run can say how many requests
+ * for that one file reached the origin (`counted()`); every other path logs nothing.
+ */
+export async function startNginxOrigin({ workDir, logDir, webRoot, probePath, countedPath }) {
   const port = await freePort();
+  const countedLog = join(workDir, 'nginx-origin', 'counted.log');
+  const counted = countedPath ? `\n    location = ${countedPath} { access_log ${countedLog}; }` : '';
   const block = `  server {
     listen ${LOOPBACK}:${port};
     root ${webRoot};
-    location / { }
+    location / { }${counted}
   }`;
   const child = await startNginx('nginx-origin', workDir, logDir, block, `http://${LOOPBACK}:${port}${probePath}`);
-  return { name: 'nginx origin', url: `http://${LOOPBACK}:${port}`, pid: child.pid };
+  const lines = () => {
+    try {
+      return readFileSync(countedLog, 'utf8').split('\n').filter(Boolean).length;
+    } catch {
+      return 0;
+    }
+  };
+  return { name: 'nginx origin', url: `http://${LOOPBACK}:${port}`, pid: child.pid, counted: lines };
 }
 
 export async function startNginxProxy({ workDir, logDir, originPort, probePath }) {
@@ -108,7 +121,7 @@ export async function startHttpProxy({ logDir, originUrl, probePath }) {
  * streamgate as users run it: `node dist/cli/main.js serve --config FILE`. `gate` holds the `apps:`
  * (one app per auth mode, all behind the same gate) and `session:` parts of the config.
  */
-export async function startStreamgate({ workDir, logDir, originUrl, gate, probePath, name = 'streamgate' }) {
+export async function startStreamgate({ workDir, logDir, originUrl, gate, probePath, name = 'streamgate', nodeArgs = [] }) {
   const main = join(repoRoot, 'dist', 'cli', 'main.js');
   if (!existsSync(main)) throw new Error(`${main} not found: run 'npm run build' (npm run bench does)`);
   const [port, adminPort] = [await freePort(), await freePort()];
@@ -125,8 +138,8 @@ export async function startStreamgate({ workDir, logDir, originUrl, gate, probeP
   // the loader treats an empty STREAMGATE_* as unset.
   const env = { STREAMGATE_LOG_LEVEL: 'warn' };
   for (const k of Object.keys(process.env)) if (k.startsWith('STREAMGATE_') && !(k in env)) env[k] = '';
-  const child = startServer(name, process.execPath, [main, 'serve', '--config', file], { logDir, env, cwd: repoRoot });
+  const child = startServer(name, process.execPath, [...nodeArgs, main, 'serve', '--config', file], { logDir, env, cwd: repoRoot });
   const url = `http://${LOOPBACK}:${port}`;
   await waitForHttp(url + probePath, { child, timeoutMs: 30_000 });
-  return { name, url, pid: child.pid, configFile: file };
+  return { name, url, adminUrl: `http://${LOOPBACK}:${adminPort}`, pid: child.pid, configFile: file };
 }

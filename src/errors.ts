@@ -43,14 +43,20 @@ export class StoreUnavailableError extends StreamgateError {
 export interface ConfigIssue {
   path: string;
   message: string;
+  /** Where the key sits in the config file (1-based), when it comes from one. */
+  file?: string;
+  line?: number;
+  column?: number;
 }
+
+const issueWhere = (i: ConfigIssue) => (i.line ? `${i.file ?? '(config)'}:${i.line}:${i.column ?? 1}: ` : '');
 
 export class ConfigError extends StreamgateError {
   readonly issues: ConfigIssue[];
   constructor(issues: ConfigIssue[]) {
     super(
       ErrorCode.config,
-      `invalid configuration:\n${issues.map((i) => `  ${i.path || '(root)'}: ${i.message}`).join('\n')}`,
+      `invalid configuration:\n${issues.map((i) => `  ${issueWhere(i)}${i.path || '(root)'}: ${i.message}`).join('\n')}`,
     );
     this.issues = issues;
   }

@@ -14,6 +14,7 @@ import { RevocationCache } from './session/revocation-cache.js';
 import { recordConnectionEvent } from './api/connection-events.js';
 import type { StreamRegistry } from './checks/registered-stream.js';
 import { createRegistries } from './checks/origin-registry.js';
+import { ManifestCache } from './manifest/origin-cache.js';
 import { compileCors, type CompiledCors } from './proxy/cors.js';
 import { compileRestFilter, type CompiledRestFilter } from './api/rest-filter.js';
 
@@ -23,6 +24,8 @@ export interface Runtime {
   store: Store;
   /** null when no origin is configured (check-config, tests of /verify alone). */
   pool: Pool | null;
+  /** Origin manifests shared by all viewers (null when no origin is configured). */
+  manifests: ManifestCache | null;
   log: Logger;
   metrics: Metrics;
   isTrustedProxy: (ip: string) => boolean;
@@ -79,6 +82,15 @@ export function createRuntime(config: Config, deps: { store: Store; log: Logger;
     restFilters: new Map([...apps.values()].map((a) => [a.name, compileRestFilter(a.config.rest, store)])),
     store,
     pool,
+    manifests: pool
+      ? new ManifestCache(pool, {
+          enabled: config.manifest.cache,
+          defaultTtlMs: config.manifest.cacheTtlMs,
+          maxBytes: config.manifest.cacheMaxBytes,
+          maxManifestBytes: config.limits.maxManifestBytes,
+          onOriginResponse: (status) => deps.metrics.origin.labels(status ? `${Math.floor(status / 100)}xx` : 'error').inc(),
+        })
+      : null,
     registries: createRegistries(config, pool),
     log: deps.log,
     metrics: deps.metrics,

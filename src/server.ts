@@ -12,6 +12,7 @@ import { createPublicRouter } from './server/router.js';
 import { createAdminHandler } from './admin/admin-server.js';
 import { createWsGate, type WsGate } from './ws/ws-gate.js';
 import { managementRoute } from './api/router.js';
+import { trackConnections } from './server/drain.js';
 import { createRtmpGate, type RtmpGate } from './rtmp/rtmp-gate.js';
 import { createSrtGate, type SrtGate } from './srt/srt-gate.js';
 
@@ -58,6 +59,7 @@ export async function startGate(config: Config, opts: StartOptions = {}): Promis
 
   const httpGate = createPublicRouter(runtime);
   const publicServer = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 30_000 }, httpGate);
+  const connections = trackConnections(publicServer);
   // With an 'upgrade' listener Node sends every Upgrade request there (e.g. curl's `h2c`): the
   // WebSocket gate hands the non-WebSocket ones back to the HTTP gate.
   const wsGate = createWsGate(runtime, httpGate);
@@ -81,14 +83,12 @@ export async function startGate(config: Config, opts: StartOptions = {}): Promis
       const wsClosed = wsGate.shutdown(config.shutdown.drainTimeoutMs);
       const rtmpClosed = rtmpGate?.shutdown(config.shutdown.drainTimeoutMs);
       const srtClosed = srtGate?.shutdown(config.shutdown.drainTimeoutMs);
-      const drained = new Promise<void>((resolve) => publicServer.close(() => resolve()));
-      publicServer.closeIdleConnections();
-      const timer = setTimeout(() => publicServer.closeAllConnections(), config.shutdown.drainTimeoutMs);
+      // Keep-alive connections end at a response boundary (Connection: close), never mid-request.
+      const drained = connections.drain(config.shutdown.drainTimeoutMs);
       await wsClosed;
       await rtmpClosed;
       await srtClosed;
       await drained;
-      clearTimeout(timer);
       if (adminServer) {
         adminServer.closeAllConnections();
         await new Promise<void>((resolve) => adminServer.close(() => resolve()));

@@ -6,7 +6,8 @@ const USAGE = `usage: streamgate <command> [options]
 
 commands:
   serve --config FILE            run the gate
-  check-config --config FILE     validate a config; print every error with its key path
+  check-config --config FILE [--replicas N]   validate a config; print every error with file:line and key path
+  config schema                  print the config file's JSON Schema
   demo [--port N]                built-in sample origin + gate (memory store), with ready curl lines
   token create|hash|jwt|totp …   mint a one-time token, or compute a hash token, JWT or TOTP code
   subscriber add|list|delete|block …   manage TOTP subscribers in the configured store
@@ -18,6 +19,7 @@ type Command = (argv: string[]) => Promise<number>;
 const COMMANDS: Record<string, () => Promise<Command>> = {
   serve: async () => (await import('./commands/serve.js')).serve,
   'check-config': async () => (await import('./commands/check-config.js')).checkConfig,
+  config: async () => (await import('./commands/config.js')).config,
   demo: async () => (await import('./commands/demo.js')).demo,
   token: async () => (await import('./commands/token.js')).token,
   subscriber: async () => (await import('./commands/subscriber.js')).subscriber,

@@ -1,10 +1,12 @@
 // Loading: YAML → `${ENV}` / `${file:…}` interpolation → STREAMGATE_* overrides → schema → cross-field
 // rules. Every problem is collected with its key path; a bad config never starts a server.
 import { readFileSync } from 'node:fs';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import { configSchema, type Config } from './schema.js';
 import { crossFieldIssues } from './validate.js';
+import { replicaIssues, weakSecretIssues } from './guardrails.js';
+import { locateKey } from './source-position.js';
 
 const PLACEHOLDER = /\$\{([^}]*)\}/g;
 
@@ -83,11 +85,33 @@ export function applyEnvOverrides(tree: Tree, env: NodeJS.ProcessEnv, issues: Co
   str('STREAMGATE_SESSION_SECRETS', (s) => (child(tree, 'session').secrets = s.split(',').map((x) => x.trim()).filter(Boolean)));
 }
 
-/** Parses and validates a config from YAML text. Throws ConfigError listing every issue. */
-export function parseConfig(text: string, env: NodeJS.ProcessEnv = process.env): Config {
+export interface ParseOptions {
+  /** File name shown in issue positions (`config.yaml:12:7: apps.LiveApp…`). */
+  source?: string;
+  /** Skip the weak/placeholder secret guardrail. Only `streamgate demo`, which generates its secrets. */
+  allowWeakSecrets?: boolean;
+  /** Replicas the config will run with; defaults to STREAMGATE_REPLICAS (the Helm chart sets it). */
+  replicas?: number;
+}
+
+/**
+ * Parses and validates a config from YAML (or JSON) text. Throws ConfigError listing every issue,
+ * each with its key path and, when the key is in the text, its line and column.
+ */
+export function parseConfig(text: string, env: NodeJS.ProcessEnv = process.env, opts: ParseOptions = {}): Config {
   const issues: ConfigIssue[] = [];
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  for (const e of doc.errors) issues.push({ path: '(yaml)', message: e.message.split('\n')[0] ?? e.message });
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, lineCounter: lines });
+  const source = opts.source ?? '(config)';
+  const located = (list: ConfigIssue[], keyOf: (i: ConfigIssue) => string = (i) => i.path) =>
+    list.map((i) => {
+      const at = i.line ? undefined : locateKey(doc, lines, keyOf(i));
+      return at ? { ...i, file: source, line: at.line, column: at.column } : i;
+    });
+  for (const e of doc.errors) {
+    const at = e.linePos?.[0];
+    issues.push({ path: '(yaml)', message: e.message.split('\n')[0] ?? e.message, ...(at ? { file: source, line: at.line, column: at.col } : {}) });
+  }
   if (issues.length) throw new ConfigError(issues);
   const raw = doc.toJS() ?? {};
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError([{ path: '', message: 'the config must be a YAML mapping' }]);
@@ -95,23 +119,42 @@ export function parseConfig(text: string, env: NodeJS.ProcessEnv = process.env):
   applyEnvOverrides(tree, env, issues);
   const parsed = configSchema.safeParse(tree);
   if (!parsed.success) {
-    for (const i of parsed.error.issues) issues.push({ path: formatPath(i.path), message: i.message });
+    const unknownKey = new Map<ConfigIssue, string>();
+    for (const i of parsed.error.issues) {
+      const issue = { path: formatPath(i.path), message: i.message };
+      if (i.code === 'unrecognized_keys' && i.keys[0] !== undefined) unknownKey.set(issue, `${issue.path}.${i.keys[0]}`);
+      issues.push(issue);
+    }
+    throw new ConfigError(located(issues, (i) => unknownKey.get(i) ?? i.path));
   }
-  if (issues.length) throw new ConfigError(issues);
+  if (issues.length) throw new ConfigError(located(issues));
   const config = parsed.data as Config;
   issues.push(...crossFieldIssues(config));
-  if (issues.length) throw new ConfigError(issues);
+  // One message per key: a secret the cross-field rules already refuse (JWT < 32 bytes) is not repeated.
+  const named = new Set(issues.map((i) => i.path));
+  if (!opts.allowWeakSecrets) issues.push(...weakSecretIssues(config).filter((i) => !named.has(i.path)));
+  issues.push(...replicaIssues(config, opts.replicas ?? replicasFromEnv(env, issues)));
+  if (issues.length) throw new ConfigError(located(issues));
   return config;
 }
 
-export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): Config {
+function replicasFromEnv(env: NodeJS.ProcessEnv, issues: ConfigIssue[]): number | undefined {
+  const raw = env.STREAMGATE_REPLICAS;
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (Number.isInteger(n) && n >= 0) return n;
+  issues.push({ path: 'STREAMGATE_REPLICAS', message: `must be a non-negative integer, got "${raw}"` });
+  return undefined;
+}
+
+export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env, opts: Omit<ParseOptions, 'source'> = {}): Config {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     throw new ConfigError([{ path: '(file)', message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }]);
   }
-  return parseConfig(text, env);
+  return parseConfig(text, env, { ...opts, source: file });
 }
 
 function formatPath(path: PropertyKey[]): string {

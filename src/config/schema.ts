@@ -17,9 +17,14 @@ const cidr = z.string().refine(
   },
   { message: 'not a valid IP address or CIDR (e.g. 10.0.0.0/8, 2001:db8::/32)' },
 );
+/** Schemas that also accept `true`/`false` (see `toggle`); the JSON Schema export widens them. */
+export const BOOLEAN_SHORTHAND = new WeakSet<object>();
 /** `true`/`false` shorthand for `{ enabled: … }`. */
-const toggle = <T extends z.ZodRawShape>(shape: T) =>
-  z.preprocess((v) => (typeof v === 'boolean' ? { enabled: v } : v), z.strictObject({ enabled: z.boolean().default(false), ...shape }).prefault({} as never));
+const toggle = <T extends z.ZodRawShape>(shape: T) => {
+  const s = z.preprocess((v) => (typeof v === 'boolean' ? { enabled: v } : v), z.strictObject({ enabled: z.boolean().default(false), ...shape }).prefault({} as never));
+  BOOLEAN_SHORTHAND.add(s);
+  return s;
+};
 
 export const JWT_ALGORITHMS = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'ES384', 'EdDSA'] as const;
 
@@ -191,6 +196,17 @@ export const configSchema = z.strictObject({
       maxUriBytes: positiveInt.default(2048),
       /** Manifests larger than this are not rewritten: 502 manifest_too_large. */
       maxManifestBytes: positiveInt.default(1024 * 1024),
+    })
+    .prefault({}),
+  /** Origin manifests shared by all viewers: one fetch per manifest per TTL, rewritten per viewer from a template. */
+  manifest: z
+    .strictObject({
+      /** false: every manifest request fetches from the origin itself (no coalescing, no cache). */
+      cache: z.boolean().default(true),
+      /** Freshness of a manifest whose origin sends no max-age / s-maxage (live playlists), ms. 0: coalescing only. */
+      cacheTtlMs: z.number().int().min(0).max(60_000).default(500),
+      /** Memory bound of the shared manifest cache (origin bodies and templates); least recently used go first. */
+      cacheMaxBytes: positiveInt.default(64 * 1024 * 1024),
     })
     .prefault({}),
   session: z

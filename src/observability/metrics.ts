@@ -11,6 +11,7 @@ export interface Metrics {
   /** Detected store data losses (the generation marker changed). */
   storeDataLoss: Counter;
   origin: Counter<'status'>;
+  manifestCache: Counter<'result'>;
 }
 
 export function createMetrics(withDefaults = true): Metrics {
@@ -35,5 +36,11 @@ export function createMetrics(withDefaults = true): Metrics {
     storeErrors: new Counter({ name: 'streamgate_store_errors_total', help: 'Store operations that failed', labelNames: ['method'], registers: [registry] }),
     storeDataLoss: new Counter({ name: 'streamgate_store_data_loss_total', help: 'Store data losses detected (generation marker changed)', registers: [registry] }),
     origin: new Counter({ name: 'streamgate_origin_responses_total', help: 'Origin responses by status class', labelNames: ['status'], registers: [registry] }),
+    manifestCache: new Counter({
+      name: 'streamgate_manifest_cache_total',
+      help: 'Manifest requests by how the origin manifest was obtained: hit (shared cache), coalesced (joined a fetch in flight), miss (fetched), bypass (not shareable)',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
   };
 }

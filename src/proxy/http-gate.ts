@@ -10,7 +10,7 @@ import { clientIpOf, forwardedFor } from '../request/context.js';
 import type { Target } from '../authorize/target.js';
 import { authorize } from '../authorize/authorize.js';
 import { forward, upstreamHeaders, type ForwardRequest } from './forward.js';
-import { serveRewrittenManifest } from './manifest-response.js';
+import { serveRewrittenManifest } from '../manifest/manifest-response.js';
 import { sendReason } from './respond.js';
 
 /** The canonical request-target: re-encoded path and the raw query. */
@@ -49,17 +49,16 @@ export async function proxyTarget(rt: Runtime, req: IncomingMessage, res: Server
   const extraHeaders: Record<string, string | string[]> = {};
   if (grant.setCookie) extraHeaders['set-cookie'] = grant.setCookie;
   if (ctx.kind === 'file') return pass(rt, req, res, canonical, { strip: true, extraHeaders });
-  if (!rt.pool) return sendReason(res, 'proxy', Reason.originUnavailable);
+  if (!rt.manifests) return sendReason(res, 'proxy', Reason.originUnavailable);
   const fwd = forwardedFor(rt.isTrustedProxy, req);
-  const status = await serveRewrittenManifest(rt.pool, upstreamRequest(rt, req, canonical, true, fwd), req, res, {
+  await serveRewrittenManifest(rt.manifests, upstreamRequest(rt, req, canonical, true, fwd), req, res, {
     param: rt.config.session.param,
     grant: grant.value,
     clientOrigin: `${fwd.proto}://${fwd.host ?? 'localhost'}`,
     path: canonical.path,
-    maxBytes: rt.config.limits.maxManifestBytes,
     extraHeaders,
+    onCache: (result) => rt.metrics.manifestCache.labels(result).inc(),
   });
-  countOrigin(rt, status);
 }
 
 /** Forwards a request that needs no decision (static files, panel paths, the origin's REST API). */

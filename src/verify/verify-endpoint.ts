@@ -47,7 +47,7 @@ function verifyRole(rawQuery: string): Role | null | undefined {
 }
 
 export async function handleVerify(rt: Runtime, req: IncomingMessage, res: ServerResponse, rawQuery: string): Promise<void> {
-  const deny = (reason: ReasonCode) => sendReason(res, 'verify', reason);
+  const deny = (reason: ReasonCode) => sendReason(res, 'verify', reason, { 'x-streamgate-reason': reason }); // a proxy can copy the header (auth_request_set), not the body
   if (req.method !== 'GET' && req.method !== 'HEAD') return deny(Reason.methodNotAllowed);
   // Forwarded facts are believed only from configured proxies; anyone else learns nothing.
   if (!rt.isTrustedProxy(peerAddress(req))) return deny(Reason.routeDenied);

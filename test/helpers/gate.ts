@@ -12,8 +12,12 @@ export async function startTestGate(config: Record<string, unknown>, opts: { sto
   return startGate(parsed, { store: opts.store, log: createLogger(opts.logLevel ?? process.env.TEST_LOG_LEVEL ?? 'silent'), defaultMetrics: false });
 }
 
+// Test secrets. parseConfig refuses empty, short (< 32 for HMAC keys, < 16 for app secrets) and
+// placeholder secrets, so every test config uses these (random-looking, long enough).
 export const JWT_SECRET = 'test-jwt-secret-0123456789abcdef-0123456789';
-export const HASH_SECRET = 'test-hash-secret';
+export const HASH_SECRET = 'hash-secret-for-tests-Xq7vK2pL9sM4';
+export const TOTP_SECRET = 'totp-app-secret-for-tests-R8nW3cJ6';
+export const SESSION_SECRET = 'session-secret-for-tests-0123456789abcdef';
 /** The next secrets of a rotation (`secret: [NEXT, current]`): the first signs, both verify. */
 export const JWT_SECRET_NEXT = 'test-jwt-secret-rotated-fedcba9876543210-0123';
-export const HASH_SECRET_NEXT = 'test-hash-secret-rotated';
+export const HASH_SECRET_NEXT = 'hash-secret-rotated-for-tests-Zt5wQ1m';

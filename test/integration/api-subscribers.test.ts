@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { startTestOrigin, type TestOrigin } from '../helpers/origin.js';
-import { startTestGate } from '../helpers/gate.js';
+import { startTestGate, TOTP_SECRET } from '../helpers/gate.js';
 import type { RunningGate } from '../../src/server.js';
 import { SubscriberMessage } from '../../src/api/subscriber-validation.js';
 import { SubscriberApiMessage } from '../../src/api/subscribers.js';
@@ -15,7 +15,7 @@ const prefix = `sgtest-apisub-${process.pid}-${Date.now()}`;
 const redisStore = { type: 'redis', redis: { url: 'redis://127.0.0.1:6379', keyPrefix: prefix } };
 const B32 = 'JBSWY3DPEHPK3PXPJBSWY3DP'; // 24 chars, multiple of 8
 const B32_OTHER = 'KRSXG5CTMVRXEZLUKRSXG5CT';
-const APP_TOTP_SECRET = 'app-totp-secret';
+const APP_TOTP_SECRET = TOTP_SECRET;
 
 const apps = {
   TotpApp: { play: { totp: { enabled: true, window: 0 } } },

@@ -10,7 +10,7 @@ import { createServer } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { request } from 'undici';
 import { startTestOrigin, type TestOrigin } from '../helpers/origin.js';
-import { startTestGate, HASH_SECRET, JWT_SECRET } from '../helpers/gate.js';
+import { startTestGate, HASH_SECRET, JWT_SECRET, SESSION_SECRET } from '../helpers/gate.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { hashToken } from '../../src/checks/hash-token.js';
 import { mintStreamJwt } from '../../src/checks/mint-jwt.js';
@@ -167,7 +167,9 @@ describe('operability', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sg-cfg-'));
     const run = (file: string) =>
       new Promise<{ code: number | null; out: string }>((resolve) => {
-        const c = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'check-config', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+        // config.example.yaml's secrets are placeholders the guardrail refuses: supply real ones.
+        const env = { ...process.env, SESSION_SECRET, HASH_SECRET };
+        const c = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'check-config', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'], env });
         let out = '';
         c.stdout.on('data', (d: Buffer) => (out += d));
         c.stderr.on('data', (d: Buffer) => (out += d));

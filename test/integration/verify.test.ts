@@ -64,6 +64,7 @@ describe('/verify', () => {
       const r = await verify(gate, h, q);
       assert.equal(r.status, status, JSON.stringify(h));
       assert.equal(r.reason, reason, JSON.stringify(h));
+      assert.equal(r.headers['x-streamgate-reason'], reason, 'the reason is also a header, for auth_request_set');
     }
   });
 

@@ -42,7 +42,7 @@ describe('secret lists in the config', () => {
     assert.deepEqual(configIssues({ A: { publish: { jwt: { enabled: true, secret: 'short' } } } }), [
       'apps.A.publish.jwt.secret: must be at least 32 bytes (HS256 keys shorter than the hash are weak)',
     ]);
-    assert.deepEqual(configIssues({ A: { rest: { jwt: { secret: ['x'.repeat(32), 'y'] } } } }), [
+    assert.deepEqual(configIssues({ A: { rest: { jwt: { secret: [JWT_SECRET, 'y'] } } } }), [
       'apps.A.rest.jwt.secret[1]: must be at least 32 bytes (HS256 keys shorter than the hash are weak)',
     ]);
     assert.deepEqual(configIssues({ A: { play: { hash: { enabled: true, secret: [HASH_SECRET, ''] } } } }), ['apps.A.play.hash.secret[1]: must not be empty']);

@@ -118,6 +118,14 @@ Render-time checks. Included (renders nothing) from the Deployment template.
 {{- if lt $grace (add $preStop $drainS 5) }}
 {{- fail (printf "terminationGracePeriodSeconds (%d) must be >= preStopSleepSeconds (%d) + config.shutdown.drainTimeoutMs/1000 (%d) + 5, or pods are killed mid-drain" $grace $preStop $drainS) }}
 {{- end }}
+{{- if not (has .Values.mode (list "deployment" "sidecar")) }}
+{{- fail (printf "mode must be \"deployment\" or \"sidecar\", got %q" .Values.mode) }}
+{{- end }}
+{{- $store := get $config "store" | default dict }}
+{{- $replicas := int (include "streamgate.replicas" .) }}
+{{- if and (eq (get $store "type" | default "memory") "memory") (or (gt $replicas 1) (and .Values.autoscaling.enabled (eq .Values.mode "deployment"))) }}
+{{- fail (printf "config.store.type is \"memory\" but %d gates would run (%s): one-time tokens, revocation and viewer limits would be per pod. Use config.store.type: redis, or a single replica." $replicas (eq .Values.mode "sidecar" | ternary "origin.replicas" (.Values.autoscaling.enabled | ternary "autoscaling.maxReplicas" "replicaCount"))) }}
+{{- end }}
 {{- if and .Values.serviceMonitor.enabled (not .Values.adminService.enabled) }}
 {{- fail "serviceMonitor.enabled needs adminService.enabled: /metrics is served on the admin listener" }}
 {{- end }}

@@ -37,7 +37,8 @@ export async function demo(argv: string[]): Promise<number> {
         SubscriberApp: { play: { totp: { enabled: true, secret: totpSecret, derivation: 'hmac' } } },
       },
     }),
-    { ...process.env, STREAMGATE_LISTEN_PORT: '', STREAMGATE_ORIGIN_URL: '', STREAMGATE_REDIS_URL: '' },
+    { ...process.env, STREAMGATE_LISTEN_PORT: '', STREAMGATE_ORIGIN_URL: '', STREAMGATE_REDIS_URL: '', STREAMGATE_REPLICAS: '' },
+    { allowWeakSecrets: true }, // the secrets above are random; the demo is a single process
   );
   const gate = await startGate(config);
 

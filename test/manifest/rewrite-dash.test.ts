@@ -2,7 +2,7 @@
 // (streams/<id>/<id>.mpd) and on SegmentList/BaseURL packagers; expected documents written in full.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { rewriteDashManifest } from '../../src/session/rewrite-dash.js';
+import { rewriteDashManifest } from '../../src/manifest/rewrite-dash.js';
 import {
   detectManifestKind,
   isManifestContentType,
@@ -11,7 +11,7 @@ import {
   rewriteManifest,
   sniffManifestKind,
   type RewriteOptions,
-} from '../../src/session/manifest.js';
+} from '../../src/manifest/manifest.js';
 
 const opts: RewriteOptions = {
   param: 'sg',
@@ -267,5 +267,34 @@ describe('manifest detection and dispatch', () => {
       rewriteManifest('dash', '<MPD><BaseURL>s/</BaseURL></MPD>', opts),
       '<MPD><BaseURL>s/?sg=v1.cGF5bG9hZA.c2lnbmF0dXJl</BaseURL></MPD>',
     );
+  });
+});
+
+describe('DASH remote elements, patches and steering (ISO/IEC 23009-1 §5.5, §5.15; DASH-IF CTS 001)', () => {
+  const G = 'v1.cGF5bG9hZA.c2lnbmF0dXJl';
+  it('xlink:href on Period / AdaptationSet / EventStream, PatchLocation, ContentSteering, BitstreamSwitching; resolve-to-zero stays', () => {
+    const input = `<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" xmlns:xlink="http://www.w3.org/1999/xlink" type="dynamic">
+  <PatchLocation ttl="60">patch.mpp?publishTime=2024</PatchLocation>
+  <ContentSteering defaultServiceLocation="alpha" queryBeforeStart="true">https://edge.example.com/steer</ContentSteering>
+  <Period id="ad" xlink:href="ads/period.xml" xlink:actuate="onLoad"/>
+  <Period id="gone" xlink:href="urn:mpeg:dash:resolve-to-zero:2013" xlink:actuate="onLoad"/>
+  <Period id="main">
+    <EventStream xlink:href="events.xml"/>
+    <AdaptationSet xlink:href="https://cdn.other.net/as.xml"/>
+    <AdaptationSet><Representation id="v"><SegmentList><BitstreamSwitching sourceURL="switch.mp4"/><SegmentURL media="s1.m4s"/></SegmentList></Representation></AdaptationSet>
+  </Period>
+</MPD>`;
+    const expected = `<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" xmlns:xlink="http://www.w3.org/1999/xlink" type="dynamic">
+  <PatchLocation ttl="60">patch.mpp?publishTime=2024&amp;sg=${G}</PatchLocation>
+  <ContentSteering defaultServiceLocation="alpha" queryBeforeStart="true">https://edge.example.com/steer?sg=${G}</ContentSteering>
+  <Period id="ad" xlink:href="ads/period.xml?sg=${G}" xlink:actuate="onLoad"/>
+  <Period id="gone" xlink:href="urn:mpeg:dash:resolve-to-zero:2013" xlink:actuate="onLoad"/>
+  <Period id="main">
+    <EventStream xlink:href="events.xml?sg=${G}"/>
+    <AdaptationSet xlink:href="https://cdn.other.net/as.xml"/>
+    <AdaptationSet><Representation id="v"><SegmentList><BitstreamSwitching sourceURL="switch.mp4?sg=${G}"/><SegmentURL media="s1.m4s?sg=${G}"/></SegmentList></Representation></AdaptationSet>
+  </Period>
+</MPD>`;
+    assert.equal(rewriteDashManifest(input, opts), expected);
   });
 });

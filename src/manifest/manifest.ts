@@ -1,8 +1,10 @@
 // Which responses are manifests, and the dispatch to the HLS or DASH rewriter. Origins label
 // playlists inconsistently (Ant Media's Tomcat, S3 buckets and CDNs send text/plain or
 // application/octet-stream), so a generic content type is settled by sniffing the body's start.
-import { rewriteDashManifest } from './rewrite-dash.js';
-import { rewriteHlsPlaylist, type RewriteOptions } from './rewrite-hls.js';
+import { compileDashManifest, rewriteDashManifest } from './rewrite-dash.js';
+import { compileHlsPlaylist, rewriteHlsPlaylist, type RewriteOptions } from './rewrite-hls.js';
+import type { ManifestTemplate } from './template.js';
+import type { UriContext } from './uri.js';
 
 export type { RewriteOptions } from './rewrite-hls.js';
 export type ManifestKind = 'hls' | 'dash';
@@ -95,6 +97,11 @@ export function detectManifestKind(contentType: string | null | undefined, body:
   if (declared === null) return null;
   const sniffed = sniffManifestKind(body);
   return declared === 'generic' || declared === sniffed ? sniffed : null;
+}
+
+/** Parses a manifest once into the template every viewer's answer is rendered from. */
+export function compileManifest(kind: ManifestKind, bodyText: string, ctx: UriContext): ManifestTemplate {
+  return kind === 'hls' ? compileHlsPlaylist(bodyText, ctx) : compileDashManifest(bodyText, ctx);
 }
 
 export function rewriteManifest(kind: ManifestKind, bodyText: string, opts: RewriteOptions): string {

@@ -2,7 +2,7 @@
 // every expected playlist is written out in full so a diff shows exactly which byte moved.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createUriRewriter, rewriteHlsPlaylist, type RewriteOptions } from '../../src/session/rewrite-hls.js';
+import { createUriRewriter, rewriteHlsPlaylist, type RewriteOptions } from '../../src/manifest/rewrite-hls.js';
 
 const opts: RewriteOptions = {
   param: 'sg',
@@ -263,7 +263,7 @@ https://edge.example.com@evil.net/a000000007.ts`,
     name: 'unknown tags, look-alike tags, comments, blank lines and stray blanks are left alone',
     input: `\uFEFF#EXTM3U
 # a comment with URI="not-a-uri.ts"
-#EXT-X-DATERANGE:ID="ad1",START-DATE="2024-05-10T09:13:36Z",X-ASSET-URI="ad.m3u8"
+#EXT-X-COM-EXAMPLE-AD:ID="ad1",URI="ad.m3u8"
 #EXT-X-MAPX:URI="lookalike.mp4"
 #EXT-X-MAP:URI=unquoted.mp4
 #EXT-X-MAP:URI="unterminated.mp4
@@ -274,7 +274,7 @@ https://edge.example.com@evil.net/a000000007.ts`,
 `,
     expected: `\uFEFF#EXTM3U
 # a comment with URI="not-a-uri.ts"
-#EXT-X-DATERANGE:ID="ad1",START-DATE="2024-05-10T09:13:36Z",X-ASSET-URI="ad.m3u8"
+#EXT-X-COM-EXAMPLE-AD:ID="ad1",URI="ad.m3u8"
 #EXT-X-MAPX:URI="lookalike.mp4"
 #EXT-X-MAP:URI=unquoted.mp4
 #EXT-X-MAP:URI="unterminated.mp4
@@ -322,5 +322,63 @@ describe('rewriteHlsPlaylist', () => {
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     assert.ok(out.endsWith('x.ts?sg=v1.cGF5bG9hZA.c2lnbmF0dXJl\n'));
     assert.ok(ms < 1000, `took ${ms} ms`);
+  });
+});
+
+describe('EXT-X-DEFINE variables (draft-pantos-hls-rfc8216bis-18 §4.4.3.8)', () => {
+  const G = 'v1.cGF5bG9hZA.c2lnbmF0dXJl';
+  it('keeps `{$name}` references byte for byte, in the query and as a parameter named like a credential', () => {
+    const input = '#EXTM3U\n#EXT-X-DEFINE:QUERYPARAM="token"\n#EXT-X-MAP:URI="init.mp4?token={$token}"\nseg.ts?token={$token}&token=spent\n{$dir}/seg.ts\n';
+    assert.equal(
+      rewriteHlsPlaylist(input, opts),
+      `#EXTM3U\n#EXT-X-DEFINE:QUERYPARAM="token"\n#EXT-X-MAP:URI="init.mp4?token={$token}&sg=${G}"\nseg.ts?token={$token}&sg=${G}\n{$dir}/seg.ts\n`,
+    );
+  });
+
+  it('a variable that could name another host keeps the grant away unless the playlist defines it as ours', () => {
+    const input = [
+      '#EXTM3U',
+      '#EXT-X-DEFINE:NAME="here",VALUE="https://edge.example.com/LiveApp/streams"',
+      '#EXT-X-DEFINE:NAME="there",VALUE="https://cdn.other.net/x"',
+      '#EXT-X-DEFINE:IMPORT="host"',
+      '{$here}/a.ts',
+      '{$there}/b.ts',
+      '{$host}/c.ts',
+      'https://{$host}/d.ts',
+      'e_{$here}.ts',
+      '',
+    ].join('\n');
+    const out = rewriteHlsPlaylist(input, opts).split('\n');
+    assert.equal(out[4], `{$here}/a.ts?sg=${G}`);
+    assert.equal(out[5], '{$there}/b.ts');
+    assert.equal(out[6], '{$host}/c.ts');
+    assert.equal(out[7], 'https://{$host}/d.ts');
+    // Substituted, `e_https://edge…` has no valid scheme (`_`): a relative path, ours.
+    assert.equal(out[8], `e_{$here}.ts?sg=${G}`);
+  });
+});
+
+describe('URI attributes beyond URI=', () => {
+  const G = 'v1.cGF5bG9hZA.c2lnbmF0dXJl';
+  it('EXT-X-CONTENT-STEERING SERVER-URI, DATERANGE X-ASSET-URI / X-ASSET-LIST, EXT-X-IMAGE-STREAM-INF URI', () => {
+    const input = [
+      '#EXTM3U',
+      '#EXT-X-CONTENT-STEERING:SERVER-URI="/steering?video=1",PATHWAY-ID="CDN-A"',
+      '#EXT-X-IMAGE-STREAM-INF:BANDWIDTH=40000,RESOLUTION=320x180,CODECS="jpeg",URI="thumbs/320.m3u8"',
+      '#EXT-X-DATERANGE:ID="ad",CLASS="com.apple.hls.interstitial",START-DATE="2024-01-01T00:00:00Z",X-ASSET-URI="ads/a.m3u8",X-ASSET-LIST="https://ads.other.net/list.json",X-RESUME-OFFSET=0',
+      '#EXT-X-DATERANGE:ID="id3",START-DATE="2024-01-01T00:00:00Z",X-COM-EXAMPLE-URI="x.json"',
+      '',
+    ].join('\n');
+    assert.equal(
+      rewriteHlsPlaylist(input, opts),
+      [
+        '#EXTM3U',
+        `#EXT-X-CONTENT-STEERING:SERVER-URI="/steering?video=1&sg=${G}",PATHWAY-ID="CDN-A"`,
+        `#EXT-X-IMAGE-STREAM-INF:BANDWIDTH=40000,RESOLUTION=320x180,CODECS="jpeg",URI="thumbs/320.m3u8?sg=${G}"`,
+        `#EXT-X-DATERANGE:ID="ad",CLASS="com.apple.hls.interstitial",START-DATE="2024-01-01T00:00:00Z",X-ASSET-URI="ads/a.m3u8?sg=${G}",X-ASSET-LIST="https://ads.other.net/list.json",X-RESUME-OFFSET=0`,
+        '#EXT-X-DATERANGE:ID="id3",START-DATE="2024-01-01T00:00:00Z",X-COM-EXAMPLE-URI="x.json"',
+        '',
+      ].join('\n'),
+    );
   });
 });

@@ -1,30 +1,44 @@
 // DASH MPD rewriting (strategy S2). A DOM round trip would reformat the manifest (attribute order,
-// quotes, whitespace, namespaces), so this is a single forward scan over the markup that splices only
-// the URL values it changes: segment/initialization templates and URLs, and BaseURL/Location text.
-// Values are entity-decoded before the URI logic of rewrite-hls.ts and re-escaped after, so an
-// existing `&amp;` query stays a query and the appended separator is written `&amp;`.
-import { createUriRewriter, type RewriteOptions, type UriRewriter } from './rewrite-hls.js';
+// quotes, whitespace, namespaces), so this is a single forward scan over the markup that cuts the
+// document at every grant slot (template.ts): segment/initialization templates and URLs, BaseURL /
+// Location / PatchLocation text, and remote elements (`xlink:href`). Values are entity-decoded
+// before the URI logic of uri.ts and the pieces re-escaped after, so an existing `&amp;` query stays
+// a query and the appended separator is written `&amp;`. Element and attribute names follow
+// ISO/IEC 23009-1 (5th ed.) §5.3.9 (segment information), §5.6 (BaseURL), §5.3.1.2 (Location,
+// PatchLocation), §5.5 (xlink remote elements) and DASH-IF CTS 001 (ContentSteering).
+import { TemplateBuilder, renderTemplate, type ManifestTemplate } from './template.js';
+import { uriContextOf, type RewriteOptions } from './rewrite-hls.js';
+import { createUriSplitter, type SplitUri, type UriContext, type UriSplitter } from './uri.js';
 
-/** URL-valued attributes, by element local name. */
+/**
+ * URL-valued attributes, by element local name. A SegmentTemplate's `$Number%05d$` / `$Time$` /
+ * `$RepresentationID$` identifiers sit in the path, so the grant appended to the query leaves the
+ * template expandable (§5.3.9.4.4).
+ */
 const URL_ATTRIBUTES = new Map<string, readonly string[]>([
-  ['SegmentTemplate', ['media', 'initialization', 'index']],
+  ['SegmentTemplate', ['media', 'initialization', 'index', 'bitstreamSwitching']],
   ['SegmentURL', ['media', 'index']],
   ['Initialization', ['sourceURL']],
   ['RepresentationIndex', ['sourceURL']],
+  ['BitstreamSwitching', ['sourceURL']],
 ]);
 
 /** Elements whose text content is a URL the player fetches from us. */
-const URL_TEXT_ELEMENTS = new Set(['BaseURL', 'Location', 'PatchLocation']);
+const URL_TEXT_ELEMENTS = new Set(['BaseURL', 'Location', 'PatchLocation', 'ContentSteering']);
 
-interface Splicer {
-  parts: string[];
-  last: number;
+/** `xlink:href` on any element (Period, AdaptationSet, EventStream, SegmentList…): a remote element. */
+function isXlinkHref(name: string): boolean {
+  return name.endsWith(':href') && name.length > 5;
 }
 
 export function rewriteDashManifest(xml: string, opts: RewriteOptions): string {
-  const rewriteUri = createUriRewriter(opts);
-  const out: Splicer = { parts: [], last: 0 };
-  const n = xml.length;
+  return renderTemplate(compileDashManifest(xml, uriContextOf(opts)), opts.grant);
+}
+
+/** The MPD cut at every grant slot; `renderTemplate(t, grant)` is one viewer's MPD. */
+export function compileDashManifest(xml: string, ctx: UriContext): ManifestTemplate {
+  const split = createUriSplitter(ctx);
+  const out = new TemplateBuilder(xml);
   let i = 0;
   // Every step moves forward and a malformed construct ends the scan (a player could not parse the
   // document either), so the work is linear in the document size.
@@ -37,18 +51,11 @@ export function rewriteDashManifest(xml: string, opts: RewriteOptions): string {
     else if (xml.startsWith('<?', lt)) next = after(xml, '?>', lt + 2);
     else if (xml.startsWith('<!', lt)) next = skipDeclaration(xml, lt + 2);
     else if (xml.charCodeAt(lt + 1) === 47 /* / */) next = after(xml, '>', lt + 2);
-    else next = startTag(xml, lt, rewriteUri, out);
+    else next = startTag(xml, lt, split, out);
     if (next === -1) break;
     i = next;
   }
-  if (out.parts.length === 0) return xml;
-  out.parts.push(xml.slice(out.last, n));
-  return out.parts.join('');
-}
-
-function splice(xml: string, out: Splicer, from: number, to: number, value: string): void {
-  out.parts.push(xml.slice(out.last, from), value);
-  out.last = to;
+  return out.finish();
 }
 
 function after(xml: string, terminator: string, from: number): number {
@@ -73,7 +80,7 @@ function isSpace(c: number): boolean {
 }
 
 /** Scans the start tag at `lt`, splicing URL attributes (and URL text after it); returns where to resume. */
-function startTag(xml: string, lt: number, rewriteUri: UriRewriter, out: Splicer): number {
+function startTag(xml: string, lt: number, split: UriSplitter, out: TemplateBuilder): number {
   const n = xml.length;
   let p = lt + 1;
   while (p < n) {
@@ -110,14 +117,14 @@ function startTag(xml: string, lt: number, rewriteUri: UriRewriter, out: Splicer
     if (quote !== 34 /* " */ && quote !== 39 /* ' */) return -1;
     const close = xml.indexOf(quote === 34 ? '"' : "'", p + 1);
     if (close === -1) return -1;
-    if (wanted !== undefined && wanted.includes(name)) {
-      const value = rewriteEscaped(xml.slice(p + 1, close), rewriteUri, quote === 34 ? '"' : "'");
-      if (value !== null) splice(xml, out, p + 1, close, value);
+    if ((wanted !== undefined && wanted.includes(name)) || isXlinkHref(name)) {
+      const value = splitEscaped(xml.slice(p + 1, close), split, quote === 34 ? '"' : "'");
+      if (value !== null) out.cut(p + 1, close, value.before, value.after);
     }
     p = close + 1;
   }
 
-  if (URL_TEXT_ELEMENTS.has(local)) rewriteUrlText(xml, p, qname, rewriteUri, out);
+  if (URL_TEXT_ELEMENTS.has(local)) rewriteUrlText(xml, p, qname, split, out);
   return p;
 }
 
@@ -126,7 +133,7 @@ function startTag(xml: string, lt: number, rewriteUri: UriRewriter, out: Splicer
  * single CDATA section, each optionally surrounded by whitespace. Anything else (mixed content, a
  * comment inside) is left alone.
  */
-function rewriteUrlText(xml: string, from: number, qname: string, rewriteUri: UriRewriter, out: Splicer): void {
+function rewriteUrlText(xml: string, from: number, qname: string, split: UriSplitter, out: TemplateBuilder): void {
   const lt = xml.indexOf('<', from);
   if (lt === -1) return;
   if (xml.startsWith('<![CDATA[', lt)) {
@@ -138,15 +145,15 @@ function rewriteUrlText(xml: string, from: number, qname: string, rewriteUri: Ur
     if (closeAt === -1 || !isBlank(xml, end + 3, closeAt) || !isEndTag(xml, closeAt, qname)) return;
     const [a, b] = trimmed(xml, start, end);
     if (a === b) return;
-    const uri = rewriteUri(xml.slice(a, b));
-    if (uri !== null && !uri.includes(']]>')) splice(xml, out, a, b, uri);
+    const s = split(xml.slice(a, b));
+    if (s !== null && !s.before.includes(']]>') && !s.after.includes(']]>')) out.cut(a, b, s.before, s.after);
     return;
   }
   if (!isEndTag(xml, lt, qname)) return;
   const [a, b] = trimmed(xml, from, lt);
   if (a === b) return;
-  const value = rewriteEscaped(xml.slice(a, b), rewriteUri, '>');
-  if (value !== null) splice(xml, out, a, b, value);
+  const value = splitEscaped(xml.slice(a, b), split, '>');
+  if (value !== null) out.cut(a, b, value.before, value.after);
 }
 
 function isEndTag(xml: string, at: number, qname: string): boolean {
@@ -169,16 +176,17 @@ function trimmed(xml: string, from: number, to: number): [number, number] {
 }
 
 /**
- * Decodes an escaped XML value, rewrites it, and escapes the result again: `&`, `<`, and the
+ * Decodes an escaped XML value, splits it, and escapes both pieces again: `&`, `<`, and the
  * delimiter that must not appear raw (the attribute's quote, or `>` in text). Null keeps the value.
  */
-function rewriteEscaped(escaped: string, rewriteUri: UriRewriter, delimiter: '"' | "'" | '>'): string | null {
+function splitEscaped(escaped: string, split: UriSplitter, delimiter: '"' | "'" | '>'): SplitUri | null {
   const raw = decodeEntities(escaped);
   if (raw === null) return null; // an entity we cannot resolve (DTD-defined): do not guess
-  const uri = rewriteUri(raw);
-  if (uri === null) return null;
+  const s = split(raw);
+  if (s === null) return null;
   const entity = delimiter === '"' ? '&quot;' : delimiter === "'" ? '&apos;' : '&gt;';
-  return uri.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll(delimiter, entity);
+  const escape = (v: string) => v.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll(delimiter, entity);
+  return { before: escape(s.before), after: escape(s.after) };
 }
 
 function namedEntity(name: string): string | undefined {
