@@ -307,6 +307,17 @@ function isWebsocketName(name: string): boolean {
 }
 
 /**
+ * A name as a case-insensitive origin compares it: Unicode compatibility forms (NFKC) and simple case
+ * mappings both ways, so `ſtreams` (U+017F, upper-cases to `S`), `whıp` (U+0131, to `I`) and
+ * full-width letters read as the ASCII name, as Java's String.equalsIgnoreCase and the Unicode case
+ * folding of APFS/NTFS read them. ASCII takes the plain lower-casing.
+ */
+function foldCase(name: string): string {
+  for (let i = 0; i < name.length; i++) if (name.charCodeAt(i) > 0x7f) return name.normalize('NFKC').toUpperCase().toLowerCase();
+  return name.toLowerCase();
+}
+
+/**
  * Route canonical path segments (`/` is `['']`, a trailing slash a final `''`). `grammarOf` gives an
  * app's grammar (its segment suffix formats); apps it does not know use Ant Media's defaults.
  */
@@ -319,7 +330,7 @@ export function routeRequest(segments: string[], grammarOf?: GrammarOf): Route {
 
   // Reserved folders in any letter case: a case-insensitive origin serves `/{app}/Streams/…` as
   // `/{app}/streams/…`, so it must be authorized as such, never passed as a static file.
-  const folder = area.toLowerCase();
+  const folder = foldCase(area);
   switch (folder) {
     case 'streams': {
       const file = below.join('/');

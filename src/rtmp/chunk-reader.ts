@@ -16,10 +16,30 @@ export const MessageType = {
   audio: 8,
   video: 9,
   dataAmf3: 15,
+  sharedObjectAmf3: 16,
   commandAmf3: 17,
   dataAmf0: 18,
+  sharedObjectAmf0: 19,
   commandAmf0: 20,
+  aggregate: 22,
 } as const;
+
+/** What a reader assembles by default: the protocol control it must follow and command messages. */
+export const CONTROL_AND_COMMANDS: ReadonlySet<number> = new Set<number>([MessageType.setChunkSize, MessageType.abort, MessageType.commandAmf0, MessageType.commandAmf3]);
+/**
+ * Every message type an origin may dispatch as a command: besides types 17 and 20, nginx-rtmp looks
+ * the name of AMF0 data (18) and shared-object (19) messages up in its command table, Red5 does the
+ * same for their AMF3 forms (15, 16), and both split an aggregate (22) into sub-messages dispatched
+ * by their own type (RTMP specification §7.1.6).
+ */
+export const COMMAND_CARRIERS: ReadonlySet<number> = new Set<number>([
+  ...CONTROL_AND_COMMANDS,
+  MessageType.dataAmf3,
+  MessageType.sharedObjectAmf3,
+  MessageType.dataAmf0,
+  MessageType.sharedObjectAmf0,
+  MessageType.aggregate,
+]);
 
 /** The chunk stream broke the protocol; the connection cannot continue. */
 export class RtmpProtocolError extends StreamgateError {
@@ -50,7 +70,13 @@ interface ChunkStreamState {
   startOffset: number;
 }
 
-const COLLECTED = new Set<number>([MessageType.setChunkSize, MessageType.abort, MessageType.commandAmf0, MessageType.commandAmf3]);
+/**
+ * Smallest chunk size we accept. Below 4 bytes a Set Chunk Size or Abort Message spans several
+ * chunks, and nginx-rtmp reads those only from their first chunk's buffer (it ignores a split one):
+ * the origin would go on cutting chunks at the old size while this reader used the new one, and
+ * media bytes here could be a command there. Real encoders use 128 bytes or more.
+ */
+const MIN_CHUNK_SIZE = 4;
 /** Largest chunk size we accept (the field is 31 bits; real encoders use ≤ 64 KiB). */
 const MAX_CHUNK_SIZE = 0xffffff;
 /** Distinct chunk stream ids one connection may use (each costs a small state record). */
@@ -65,8 +91,15 @@ export class ChunkReader {
   private readonly streams = new Map<number, ChunkStreamState>();
   private current: { state: ChunkStreamState; remaining: number } | null = null;
 
-  /** @param maxMessageBytes largest command/control message assembled; larger ones are refused. */
-  constructor(private readonly maxMessageBytes: number) {}
+  /**
+   * @param maxMessageBytes largest assembled message; larger ones are refused.
+   * @param collected message types assembled and returned by feed(); others are only counted over.
+   *   Set Chunk Size and Abort are always followed.
+   */
+  constructor(
+    private readonly maxMessageBytes: number,
+    private readonly collected: ReadonlySet<number> = CONTROL_AND_COMMANDS,
+  ) {}
 
   /** Bytes parsed so far: everything before this offset belongs to a known chunk. */
   get frontier(): number {
@@ -155,7 +188,7 @@ export class ChunkReader {
     if (!continuing) {
       state.received = 0;
       state.startOffset = this.offset;
-      state.parts = COLLECTED.has(state.typeId) ? [] : null;
+      state.parts = this.collected.has(state.typeId) || state.typeId === MessageType.setChunkSize || state.typeId === MessageType.abort ? [] : null;
       if (state.parts && state.length > this.maxMessageBytes) {
         throw new RtmpProtocolError(`message type ${state.typeId} of ${state.length} bytes exceeds ${this.maxMessageBytes}`);
       }
@@ -178,14 +211,17 @@ export class ChunkReader {
     if (s.typeId === MessageType.setChunkSize) {
       if (payload.length < 4) throw new RtmpProtocolError('short Set Chunk Size');
       const size = payload.readUInt32BE(0) & 0x7fffffff;
-      if (size < 1 || size > MAX_CHUNK_SIZE) throw new RtmpProtocolError(`chunk size ${size} out of range`);
+      if (size < MIN_CHUNK_SIZE || size > MAX_CHUNK_SIZE) throw new RtmpProtocolError(`chunk size ${size} out of range (${MIN_CHUNK_SIZE}..${MAX_CHUNK_SIZE})`);
       this.chunkSize = size;
     } else if (s.typeId === MessageType.abort) {
       if (payload.length < 4) throw new RtmpProtocolError('short Abort Message');
+      // §5.4.2 says the partial message is dropped, but nginx-rtmp ignores Abort and goes on
+      // assembling it: the two sides would then cut the following chunks at different places, and
+      // bytes this reader takes for media could be a command at the origin. An Abort that would
+      // change anything is refused; one for an idle chunk stream is a no-op on both sides.
       const target = this.streams.get(payload.readUInt32BE(0));
-      if (target) {
-        target.received = target.length; // the partial message is dropped (§5.4.2)
-        target.parts = null;
+      if (target && target.received < target.length) {
+        throw new RtmpProtocolError(`Abort Message for the unfinished message on chunk stream ${target.csid} (origins disagree on it)`);
       }
     }
     out.push({ typeId: s.typeId, streamId: s.streamId, csid: s.csid, payload, startOffset: s.startOffset });

@@ -32,16 +32,65 @@ export interface StreamCommand {
 
 export type RtmpCommand = ConnectCommand | StreamCommand | { kind: 'other'; name: string };
 
-/** Commands that name a stream, with the role they ask for. */
+/** Commands that name a stream, with the role they ask for, by their normalized name (see commandKey). */
 const STREAM_COMMANDS: Record<string, Role> = {
-  releaseStream: 'publish',
-  FCPublish: 'publish',
+  releasestream: 'publish',
+  fcpublish: 'publish',
   publish: 'publish',
   play: 'play',
   play2: 'play',
-  FCSubscribe: 'play',
-  getStreamLength: 'play',
+  fcsubscribe: 'play',
+  getstreamlength: 'play',
 };
+
+/**
+ * A command name as origins match it: nginx-rtmp copies it into a C string (so it ends at the first
+ * NUL) and looks it up lower-cased (ngx_rtmp_receive.c), so `Publish` and `publish\0x` are a publish
+ * there. The gate decides on the same key.
+ */
+export function commandKey(name: string): string {
+  const nul = name.indexOf('\0');
+  return (nul === -1 ? name : name.slice(0, nul)).toLowerCase();
+}
+
+/** Names an origin acts on as a connection or stream command. */
+const isGatedName = (key: string): boolean => key === 'connect' || Object.hasOwn(STREAM_COMMANDS, key);
+
+/** Reads the leading name of a data or shared-object message (typed AMF0 string, or typeless), or null. */
+function leadingName(body: Buffer, typeless: boolean): string | null {
+  if (typeless) return body.length >= 2 ? body.toString('latin1', 2, 2 + body.readUInt16BE(0)) : null;
+  if (body[0] === 0x02 && body.length >= 3) return body.toString('latin1', 3, 3 + body.readUInt16BE(1));
+  if (body[0] === 0x0c && body.length >= 5) return body.toString('latin1', 5, 5 + Math.min(body.readUInt32BE(1), 1024));
+  return null;
+}
+
+/**
+ * Refuses a data (15, 18), shared-object (16, 19) or aggregate (22) message that an origin would act
+ * on as a command: one named like a gated command, or an aggregate carrying anything but audio,
+ * video and such data messages (RTMP specification §7.1.6: sub-messages are FLV tags with a back
+ * pointer).
+ * @throws RtmpProtocolError naming what was smuggled.
+ */
+function checkCarrier(msg: RtmpMessage): void {
+  if (msg.typeId === MessageType.aggregate) {
+    const p = msg.payload;
+    for (let at = 0; at < p.length; ) {
+      if (p.length - at < 11) throw new RtmpProtocolError('a truncated aggregate sub-message');
+      const type = p[at]!;
+      const size = p.readUIntBE(at + 1, 3);
+      if (at + 11 + size > p.length) throw new RtmpProtocolError('a truncated aggregate sub-message');
+      const body = p.subarray(at + 11, at + 11 + size);
+      if (type === MessageType.dataAmf0 || type === MessageType.dataAmf3) checkCarrier({ ...msg, typeId: type, payload: body });
+      else if (type !== MessageType.audio && type !== MessageType.video) throw new RtmpProtocolError(`an aggregate carrying a message of type ${type}`);
+      at += 11 + size + 4;
+    }
+    return;
+  }
+  const amf3 = msg.typeId === MessageType.dataAmf3 || msg.typeId === MessageType.sharedObjectAmf3;
+  const body = amf3 && msg.payload[0] === 0 ? msg.payload.subarray(1) : msg.payload;
+  const name = leadingName(body, msg.typeId === MessageType.sharedObjectAmf0 || msg.typeId === MessageType.sharedObjectAmf3);
+  if (name !== null && isGatedName(commandKey(name))) throw new RtmpProtocolError(`a "${commandKey(name)}" command in a message of type ${msg.typeId}`);
+}
 
 /** `mp4:name` / `flv:name` / `mp3:name` prefixes select a container, not a stream (Adobe FMS naming). */
 const CONTAINER_PREFIX = /^(?:mp4|flv|mp3|f4v):/;
@@ -54,14 +103,21 @@ function splitQuery(s: string): [string, string] {
 const isObject = (v: AmfValue): v is AmfObject => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
 
 /**
- * Reads a command message (type 20, or 17 with its leading AMF3-switch byte).
+ * Reads a command message (type 20, or 17 with its leading AMF3-switch byte); any other
+ * collected message is checked for a command in disguise (checkCarrier) and is `other` otherwise.
+ * Stream command names are returned normalized (commandKey).
  * @throws AmfError / RtmpProtocolError when the body is not a command.
  */
 export function readCommand(msg: RtmpMessage): RtmpCommand {
+  if (msg.typeId !== MessageType.commandAmf0 && msg.typeId !== MessageType.commandAmf3) {
+    checkCarrier(msg);
+    return { kind: 'other', name: `message type ${msg.typeId}` };
+  }
   const body = msg.typeId === MessageType.commandAmf3 ? msg.payload.subarray(1) : msg.payload;
   const values = decodeAmf0(body);
-  const [name, txn] = values;
-  if (typeof name !== 'string' || typeof txn !== 'number') throw new RtmpProtocolError('a command starts with its name and transaction id');
+  const [rawCommand, txn] = values;
+  if (typeof rawCommand !== 'string' || typeof txn !== 'number') throw new RtmpProtocolError('a command starts with its name and transaction id');
+  const name = commandKey(rawCommand);
   if (name === 'connect') {
     const obj = values[2];
     if (!isObject(obj) || typeof obj.app !== 'string') throw new RtmpProtocolError('connect without an app');
@@ -76,7 +132,9 @@ export function readCommand(msg: RtmpMessage): RtmpCommand {
   if (name === 'play2' && isObject(raw)) raw = raw.streamName;
   if (typeof raw !== 'string') return { kind: 'stream', name, transactionId: txn, messageStreamId: msg.streamId, role, streamId: null, rawName: '', query: '' };
   const [path, query] = splitQuery(raw);
-  const id = path.replace(CONTAINER_PREFIX, '');
+  // A container prefix selects a recorded file to play (`mp4:m1` plays m1.mp4); a publish keeps the
+  // name as sent (nginx-rtmp publishes `mp4:m1` as that name), which is no stream id and is refused.
+  const id = role === 'play' ? path.replace(CONTAINER_PREFIX, '') : path;
   const streamId = isStreamId(id) && id !== '.' && id !== '..' && id.length <= 256 ? id : null;
   return { kind: 'stream', name, transactionId: txn, messageStreamId: msg.streamId, role, streamId, rawName: raw, query };
 }

@@ -15,7 +15,7 @@ import type { Role } from '../decision/types.js';
 import { ErrorCode, StreamgateError } from '../errors.js';
 import { readCredentials } from '../request/credentials.js';
 import { endReason, type StreamAuthorizer } from '../ingest/stream-authorizer.js';
-import { ChunkReader, MessageType, RtmpProtocolError, writeMessage, type RtmpMessage } from './chunk-reader.js';
+import { ChunkReader, COMMAND_CARRIERS, MessageType, RtmpProtocolError, writeMessage, type RtmpMessage } from './chunk-reader.js';
 import { readCommand, type ConnectCommand, type StreamCommand } from './commands.js';
 import { encodeAmf0 } from './amf0.js';
 import { Inbox } from './inbox.js';
@@ -79,7 +79,8 @@ export class RtmpConnection {
     readonly clientIp: string,
     private readonly deps: ConnectionDeps,
   ) {
-    this.reader = new ChunkReader(deps.maxCommandBytes);
+    // Every message an origin could act on as a command is assembled and held until it is read.
+    this.reader = new ChunkReader(deps.maxCommandBytes, COMMAND_CARRIERS);
     this.originReader = new ChunkReader(deps.maxCommandBytes);
     this.commandTimer = setTimeout(() => this.fail('command_timeout', 'no stream command was authorized in time'), deps.commandTimeoutMs);
     client.on('data', (d: Buffer) => this.onClientData(d));
@@ -97,9 +98,13 @@ export class RtmpConnection {
     return this.connect?.app ?? null;
   }
 
-  /** Ends the connection from outside (drain, expiry, revocation), telling the client why. */
-  end(code: string, description: string): void {
+  /**
+   * Ends the connection from outside (drain, expiry, revocation), telling the client why; `reason`
+   * is what the close log line and metric report (e.g. `token_expired`, `shutting_down`).
+   */
+  end(code: string, description: string, reason: string): void {
     if (this.closed) return;
+    this.summary = { ...this.summary, reason };
     this.sendStatus(0, 'error', code, description);
     this.finish();
   }
@@ -115,7 +120,7 @@ export class RtmpConnection {
     } catch (err) {
       return this.protocolError(err);
     }
-    for (const m of messages) if (m.typeId === MessageType.commandAmf0 || m.typeId === MessageType.commandAmf3) this.pending.push(m);
+    for (const m of messages) if (m.typeId !== MessageType.setChunkSize && m.typeId !== MessageType.abort) this.pending.push(m);
     if (this.queuedBytes > HOLD_HIGH_WATER) this.client.pause();
     this.pump();
   }
@@ -247,7 +252,7 @@ export class RtmpConnection {
     this.summary = { ...this.summary, outcome: 'allow', reason: 'ok' };
     if (this.commandTimer) clearTimeout(this.commandTimer);
     this.commandTimer = null;
-    this.unwatch.push(this.deps.authorizer.watch(ask, v, (cause) => this.end('NetConnection.Connect.Closed', `streamgate: ${endReason(cause)}`)));
+    this.unwatch.push(this.deps.authorizer.watch(ask, v, (cause) => this.end('NetConnection.Connect.Closed', `streamgate: ${endReason(cause)}`, endReason(cause))));
     return true;
   }
 

@@ -63,7 +63,7 @@ export function createRtmpGate(rt: Runtime): RtmpGate {
       m.closed.labels(s.outcome, s.reason).inc();
       m.bytes.labels('in').inc(s.bytesIn);
       m.bytes.labels('out').inc(s.bytesOut);
-      rt.log.info({ door: 'rtmp', ip: conn.clientIp, ...s }, 'rtmp connection closed');
+      rt.log.info({ door: 'rtmp', ip: conn.clientIp, app: s.app, stream: s.streamId, role: s.role, outcome: s.outcome, reason: s.reason, bytesIn: s.bytesIn, bytesOut: s.bytesOut, durationMs: s.durationMs }, 'rtmp connection closed');
     },
   };
 
@@ -121,7 +121,7 @@ export function createRtmpGate(rt: Runtime): RtmpGate {
       // Handshakes in progress have nothing to lose; running publishes may finish until the deadline.
       for (const s of sockets) if (![...connections].some((c) => c.client === s)) s.destroy();
       const timer = setTimeout(() => {
-        for (const c of connections) c.end('NetConnection.Connect.AppShutdown', 'streamgate: shutting down');
+        for (const c of connections) c.end('NetConnection.Connect.AppShutdown', 'streamgate: shutting down', 'shutting_down');
         for (const s of sockets) s.destroy();
       }, timeoutMs);
       await stopped;

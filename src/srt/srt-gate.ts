@@ -46,9 +46,14 @@ interface Session {
   createdAt: number;
   lastSeen: number;
   callerSocketId: number;
+  /**
+   * What identifies the decided conclusion besides the socket id: its initial sequence number (libsrt
+   * keys a caller connection by address, socket id and ISN) and its Stream ID.
+   */
+  decided: { initialSequence: number; streamId: string | undefined } | null;
   /** The origin listener's socket id, learned from its handshake answers. */
   originSocketId: number;
-  /** The latest conclusion received while deciding (relayed when allowed). */
+  /** The conclusion being decided (relayed when allowed); later ones are never relayed in its place. */
   pendingConclusion: Buffer | null;
   rejectPacket: Buffer | null;
   ask: StreamAsk | null;
@@ -75,11 +80,48 @@ export function rejectCode(status: number): number {
 }
 
 const REFUSED_MEMORY_MS = 5000;
+/**
+ * Callers of one source address that may be in their handshake at once. An induction costs a UDP
+ * socket until the decision; this keeps one address from taking every session. (Spoofed sources are
+ * a network-level problem, as for any UDP listener: anti-spoofing at the edge, and `maxSessions`.)
+ */
+const MAX_HANDSHAKES_PER_ADDRESS = 8;
 
 /** `srt://host:port` or `host:port` → host and port. */
 export function parseSrtOrigin(value: string): { host: string; port: number } {
   const url = new URL(value.includes('://') ? value : `srt://${value}`);
   return { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port) };
+}
+
+function safeStreamIdOf(hs: Handshake): string | undefined {
+  try {
+    return streamIdOf(hs);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether a handshake from an allowed caller's address belongs to the allowed connection: a
+ * retransmission of the decided conclusion (same caller socket id, initial sequence number and
+ * Stream ID). libsrt shares one UDP port among many sockets and its listener takes a handshake with
+ * a new socket id or ISN as a new connection, so an induction, or any other conclusion, would open
+ * a second connection the gate never decided (SRT RFC draft §4.3, Handshake Messages; libsrt
+ * CUDTUnited::newConnection).
+ */
+function isOwnHandshake(packet: Buffer, s: Pick<Session, 'callerSocketId' | 'decided'>): boolean {
+  try {
+    const hs = readHandshake(packet);
+    return (
+      hs.requestType !== RequestType.induction &&
+      hs.socketId === s.callerSocketId &&
+      s.decided !== null &&
+      hs.initialSequence === s.decided.initialSequence &&
+      safeStreamIdOf(hs) === s.decided.streamId
+    );
+  } catch {
+    return false;
+  }
 }
 
 export function createSrtGate(rt: Runtime): SrtGate {
@@ -104,8 +146,21 @@ export function createSrtGate(rt: Runtime): SrtGate {
     socket.send(packet, s.port, s.address);
   };
 
+  /** Sessions still in their handshake, per source address: one address cannot fill the table. */
+  const handshaking = new Map<string, number>();
+  const settled = new WeakSet<Session>();
+  /** The session left its handshake (decided or closed): it no longer counts against its address. */
+  const settle = (s: Session) => {
+    if (settled.has(s)) return;
+    settled.add(s);
+    const n = (handshaking.get(s.address) ?? 1) - 1;
+    if (n > 0) handshaking.set(s.address, n);
+    else handshaking.delete(s.address);
+  };
+
   const close = (s: Session, outcome: 'allow' | 'deny' | 'error', reason: string) => {
     if (sessions.get(s.key) !== s) return;
+    settle(s);
     sessions.delete(s.key);
     s.unwatch();
     s.upstream.close();
@@ -116,6 +171,7 @@ export function createSrtGate(rt: Runtime): SrtGate {
 
   const open = (address: string, port: number, hs: Handshake): Session | null => {
     if (!accepting || sessions.size >= cfg.maxSessions) return null;
+    if ((handshaking.get(address) ?? 0) >= MAX_HANDSHAKES_PER_ADDRESS) return null;
     const upstream = dgram.createSocket(family);
     const s: Session = {
       key: `${address}|${port}`,
@@ -127,6 +183,7 @@ export function createSrtGate(rt: Runtime): SrtGate {
       createdAt: Date.now(),
       lastSeen: Date.now(),
       callerSocketId: hs.socketId,
+      decided: null,
       originSocketId: 0,
       pendingConclusion: null,
       rejectPacket: null,
@@ -155,6 +212,7 @@ export function createSrtGate(rt: Runtime): SrtGate {
       for (const p of waiting) upstream.send(p);
     });
     sessions.set(s.key, s);
+    handshaking.set(address, (handshaking.get(address) ?? 0) + 1);
     m.sessions.inc();
     return s;
   };
@@ -188,6 +246,7 @@ export function createSrtGate(rt: Runtime): SrtGate {
       if (v.allow) {
         s.state = 'allowed';
         s.reason = 'ok';
+        settle(s);
         const conclusion = s.pendingConclusion;
         s.pendingConclusion = null;
         if (conclusion) toOrigin(s, conclusion);
@@ -203,6 +262,7 @@ export function createSrtGate(rt: Runtime): SrtGate {
     }
     s.state = 'refused';
     s.reason = reason;
+    settle(s);
     s.pendingConclusion = null;
     s.rejectPacket = rejection(hs, code, s.originSocketId);
     toCaller(s, s.rejectPacket);
@@ -214,6 +274,7 @@ export function createSrtGate(rt: Runtime): SrtGate {
     let s = sessions.get(key);
     if (s?.state === 'allowed') {
       s.lastSeen = Date.now();
+      if (isControl(packet) && controlType(packet) === ControlType.handshake && !isOwnHandshake(packet, s)) return void m.dropped.inc();
       return toOrigin(s, packet);
     }
     // Before a decision only handshakes count; anything else (media, keep-alives) is dropped.
@@ -236,12 +297,14 @@ export function createSrtGate(rt: Runtime): SrtGate {
         if (hs.requestType === RequestType.conclusion && s.rejectPacket) toCaller(s, s.rejectPacket);
         return;
       case 'deciding':
-        if (hs.requestType === RequestType.conclusion) s.pendingConclusion = packet;
-        return;
+        // Retransmissions wait for the decision; the origin's answer to the decided conclusion
+        // answers them too. A different conclusion here must not take the decided one's place.
+        return void m.dropped.inc();
       case 'handshake':
         if (hs.requestType === RequestType.induction) return toOrigin(s, packet);
         if (hs.requestType !== RequestType.conclusion) return void m.dropped.inc();
         s.callerSocketId = hs.socketId;
+        s.decided = { initialSequence: hs.initialSequence, streamId: safeStreamIdOf(hs) };
         s.state = 'deciding';
         s.pendingConclusion = packet;
         void decideConclusion(s, hs);

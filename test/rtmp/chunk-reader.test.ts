@@ -79,3 +79,15 @@ test('fuzz: random chunk streams parse or throw RtmpProtocolError, with bounded 
     }
   }
 });
+
+test('an Abort Message for an unfinished message is refused; one for an idle chunk stream passes', () => {
+  const abort = (csid: number) => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32BE(csid);
+    return writeMessage(2, 2, 0, b, 128);
+  };
+  const partial = writeMessage(3, 20, 0, Buffer.alloc(200), 128).subarray(0, 12 + 128);
+  assert.throws(() => new ChunkReader(65536).feed(Buffer.concat([partial, abort(3)])), /Abort Message for the unfinished message on chunk stream 3/);
+  const r = new ChunkReader(65536);
+  assert.equal(r.feed(Buffer.concat([writeMessage(3, 20, 0, Buffer.alloc(200), 128), abort(3), abort(9)])).length, 3);
+});

@@ -97,6 +97,9 @@ describe('RTMP door in front of nginx-rtmp', { skip: missing ? `${missing}: RTMP
     assert.notEqual(run.code, 0, 'ffmpeg must fail when the gate ends the publish');
     assert.ok(run.ms < 12_000, `ended after ${run.ms} ms`);
     assert.equal(publishes('jwted'), 1);
+    // The close is reported with why the gate ended it, as on the SRT door.
+    await new Promise((r) => setTimeout(r, 200));
+    assert.match(await gate.runtime.metrics.registry.getSingleMetricAsString('streamgate_rtmp_connections_closed_total'), /outcome="allow",reason="token_expired"/);
   });
 
   test('a one-time token publishes once per client: its encoder may reconnect with it, another client is refused before the origin', async () => {

@@ -12,11 +12,15 @@ import { startTestGate, HASH_SECRET } from '../helpers/gate.js';
 import type { RunningGate } from '../../src/server.js';
 import { hashToken } from '../../src/checks/hash-token.js';
 
-/** An origin that lower-cases every path before serving, like a case-insensitive file system. */
+/**
+ * An origin that folds the case of every path before serving, like a case-insensitive file system
+ * (APFS and NTFS fold with Unicode's mappings, Java's equalsIgnoreCase compares upper- and
+ * lower-cased characters): `ſ` (U+017F) is `s` there and `ı` (U+0131) is `i`.
+ */
 async function caseInsensitiveOrigin(): Promise<{ url: string; seen: string[]; close: () => Promise<void> }> {
   const seen: string[] = [];
   const server = http.createServer((req, res) => {
-    const path = (req.url ?? '/').split('?', 1)[0]!.toLowerCase();
+    const path = decodeURIComponent((req.url ?? '/').split('?', 1)[0]!).toUpperCase().toLowerCase();
     seen.push(req.url ?? '/');
     if (path === '/liveapp/streams/stream1.m3u8') {
       res.writeHead(200, { 'content-type': 'application/vnd.apple.mpegurl' });
@@ -59,6 +63,25 @@ describe('reserved folders in any letter case', () => {
       assert.equal(ok.statusCode, 200, folder);
       assert.match(await ok.body.text(), /stream1000000001\.ts\?sg=/, `${folder}: rewritten like any playlist`);
     }
+  });
+
+  test('reserved names spelled with letters that fold to ASCII (ſtreams, whıp, reſt) are authorized as such', async () => {
+    for (const path of ['/LiveApp/%C5%BFtreams/stream1.m3u8', '/LiveApp/%C5%BFTREAMS/stream1.m3u8']) {
+      const before = origin.seen.length;
+      const r = await request(`${gate.url}${path}`);
+      assert.equal(r.statusCode, 401, path);
+      assert.equal(((await r.body.json()) as { reason: string }).reason, 'token_missing');
+      assert.equal(origin.seen.length, before, `${path}: the origin never saw the request`);
+    }
+    const whip = await request(`${gate.url}/LiveApp/wh%C4%B1p/cam1`, { method: 'POST', body: 'x' });
+    assert.equal(whip.statusCode, 401);
+    await whip.body.dump();
+    const rest = await request(`${gate.url}/LiveApp/re%C5%BFt/v2/broadcasts/list/0/10`);
+    assert.equal(rest.statusCode, 403);
+    assert.doesNotMatch(await rest.body.text(), /secret-stream/);
+    const v = await request(`${gate.url}/verify`, { headers: { 'x-original-uri': '/LiveApp/%C5%BFtreams/stream1.m3u8' } });
+    assert.equal(v.statusCode, 401);
+    await v.body.dump();
   });
 
   test('/verify refuses it too', async () => {

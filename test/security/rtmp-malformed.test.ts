@@ -160,6 +160,17 @@ describe('RTMP door under hostile input', () => {
     assert.deepEqual(origin.commands.slice(before), ['connect:LiveApp', `publish:cam?token=${token}`]);
   });
 
+  test('a publish under a container prefix (mp4:cam) is refused: the origin would publish that name, not cam', async () => {
+    const before = origin.commands.length;
+    const c = await RawRtmpClient.open(port);
+    connect(c);
+    c.command(['publish', 5, null, `mp4:cam?token=${token}`, 'live'], 1);
+    assert.ok(await c.until(() => c.closed, 3000));
+    assert.match(c.errorDescription() ?? '', /invalid_stream_name/);
+    await settle();
+    assert.ok(!origin.commands.slice(before).some((cmd) => cmd.startsWith('publish')), origin.commands.slice(before).join());
+  });
+
   test('PROXY headers: the client a configured balancer names is the one authorized', async () => {
     const before = origin.commands.length;
     const inside = await RawRtmpClient.open(port, { localAddress: '127.0.0.2', proxyHeader: Buffer.from('PROXY TCP4 10.1.2.3 192.0.2.1 5000 1935\r\n') });

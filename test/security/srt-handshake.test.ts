@@ -103,6 +103,18 @@ describe('SRT door under hostile callers', () => {
     await b.close();
   });
 
+  test('one source address cannot hold more than 8 handshakes at once', async () => {
+    const earlier = gate.srtGate!.size;
+    const c = await caller();
+    // The same address from one socket would reuse one session; a flood uses many source ports.
+    const ports = await Promise.all([...Array(12)].map(() => caller()));
+    for (const p of ports) p.send(induction);
+    await sleep(150);
+    assert.ok(gate.srtGate!.size - earlier <= 8, `${gate.srtGate!.size - earlier} handshakes from 127.0.0.1`);
+    await sleep(700);
+    await Promise.all([c, ...ports].map((p) => p.close()));
+  });
+
   test('an induction flood is capped at srt.maxSessions and forgotten after the handshake timeout', async () => {
     const earlier = gate.srtGate!.size; // sessions of the tests above, still live or remembered
     const sockets = await Promise.all([...Array(40)].map(() => caller()));
