@@ -17,6 +17,7 @@ import { createRegistries } from './checks/origin-registry.js';
 import { ManifestCache } from './manifest/origin-cache.js';
 import { compileCors, type CompiledCors } from './proxy/cors.js';
 import { compileRestFilter, type CompiledRestFilter } from './api/rest-filter.js';
+import { createDependencyHealth, urlForLogs, type DependencyHealth } from './observability/dependency-health.js';
 
 export interface Runtime {
   config: Config;
@@ -28,6 +29,8 @@ export interface Runtime {
   manifests: ManifestCache | null;
   log: Logger;
   metrics: Metrics;
+  /** Store, origin and JWKS up/down: one log line per transition, and the *_up gauges. */
+  health: DependencyHealth;
   isTrustedProxy: (ip: string) => boolean;
   isPanelClient: (ip: string) => boolean;
   sessions: PlaybackSessions;
@@ -43,6 +46,9 @@ export interface Runtime {
 }
 
 export function createRuntime(config: Config, deps: { store: Store; log: Logger; metrics: Metrics }): Runtime {
+  const health = createDependencyHealth(deps.log, deps.metrics);
+  if (deps.store.watchAvailability) deps.store.watchAvailability(health.listener('store', deps.store.target ?? deps.store.kind));
+  else health.report('store', deps.store.target ?? deps.store.kind, true);
   const store = instrumentStore(deps.store, deps.metrics);
   // Background sync talks to the raw store: streamgate_store_calls_total counts request-path calls.
   const revocations = new RevocationCache(deps.store, {
@@ -70,8 +76,16 @@ export function createRuntime(config: Config, deps: { store: Store; log: Logger;
     (app, grant, protocol) => playbackEnds.seen(app, grant, protocol),
   );
   const pool = config.origin.url ? createOriginPool({ ...config.origin, url: config.origin.url }) : null;
+  if (pool && config.origin.url) {
+    // undici reports every new origin connection and every failed attempt (refused, DNS, connect
+    // timeout): enough to log an unreachable origin once and its recovery once.
+    const origin = health.listener('origin', urlForLogs(config.origin.url));
+    pool.on('connect', () => origin(true));
+    pool.on('connectionError', (_o, _t, err) => origin(false, err.message || (err as { code?: string }).code));
+  }
   if (sessions.ephemeralKey) deps.log.warn('session.secrets is empty: playback grants are signed with a random key and verify on this replica only');
-  const apps = compileApps(config, store);
+  const jwks = (url: string) => health.listener('jwks', urlForLogs(url));
+  const apps = compileApps(config, store, jwks);
   return {
     sessions,
     revocations,
@@ -79,7 +93,7 @@ export function createRuntime(config: Config, deps: { store: Store; log: Logger;
     config,
     apps,
     cors: new Map([...apps.values()].map((a) => [a.name, compileCors(a.config.cors)])),
-    restFilters: new Map([...apps.values()].map((a) => [a.name, compileRestFilter(a.config.rest, store)])),
+    restFilters: new Map([...apps.values()].map((a) => [a.name, compileRestFilter(a.config.rest, store, jwks)])),
     store,
     pool,
     manifests: pool
@@ -94,6 +108,7 @@ export function createRuntime(config: Config, deps: { store: Store; log: Logger;
     registries: createRegistries(config, pool),
     log: deps.log,
     metrics: deps.metrics,
+    health,
     isTrustedProxy: compileCidrs(config.trustedProxies),
     isPanelClient: compileCidrs(config.panel.allowedCIDRs),
   };

@@ -15,6 +15,7 @@ import { managementRoute } from './api/router.js';
 import { trackConnections } from './server/drain.js';
 import { createRtmpGate, type RtmpGate } from './rtmp/rtmp-gate.js';
 import { createSrtGate, type SrtGate } from './srt/srt-gate.js';
+import { withAccessLog, withUpgradeLog } from './server/access-log.js';
 
 export interface RunningGate {
   runtime: Runtime;
@@ -57,13 +58,14 @@ export async function startGate(config: Config, opts: StartOptions = {}): Promis
   const runtime = createRuntime(config, { store, log, metrics: createMetrics(opts.defaultMetrics ?? true) });
   const state = { draining: false };
 
-  const httpGate = createPublicRouter(runtime);
+  // Every public request: an access log line, RED metrics per door and a request id.
+  const httpGate = withAccessLog(runtime, createPublicRouter(runtime));
   const publicServer = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 30_000 }, httpGate);
   const connections = trackConnections(publicServer);
   // With an 'upgrade' listener Node sends every Upgrade request there (e.g. curl's `h2c`): the
   // WebSocket gate hands the non-WebSocket ones back to the HTTP gate.
   const wsGate = createWsGate(runtime, httpGate);
-  publicServer.on('upgrade', wsGate.handleUpgrade);
+  publicServer.on('upgrade', withUpgradeLog(runtime, wsGate.handleUpgrade));
   // The management API is always served on the admin listener (still behind the REST filter).
   const adminServer = config.admin.enabled ? http.createServer(createAdminHandler(runtime, state, [managementRoute(runtime)])) : null;
   const url = await listen(publicServer, config.listen.host, config.listen.port);

@@ -32,7 +32,7 @@ export function createAdminHandler(rt: Runtime, state: { draining: boolean }, ex
         return;
       }
       for (const route of extra) if (await route(req, res)) return;
-      sendJson(res, 404, { error: 'not_found', reason: 'route_unknown' });
+      sendReason(res, 'proxy', Reason.routeUnknown);
     } catch (err) {
       rt.log.error({ err }, 'admin request failed');
       if (!res.headersSent) sendReason(res, 'proxy', Reason.internalError);

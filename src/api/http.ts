@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Runtime } from '../runtime.js';
 import type { AppRuntime } from '../decision/policy.js';
 import { sendJson } from '../proxy/respond.js';
+import { Reason } from '../decision/reasons.js';
 
 /** Ant Media `rest/model/Result.java`: every field always present, like Jackson writes it. */
 export interface AntResult {
@@ -22,11 +23,12 @@ export function sendResult(res: ServerResponse, status: number, r: AntResult): v
 }
 
 /** Stable reason codes of the API's own non-`Result` answers. */
+/** The management API's reasons (declared with their statuses in decision/reasons.ts). */
 export const ApiReason = {
   /** A management path on the public listener of an app without rest.servePublic. */
-  notPublic: 'api_not_public',
-  routeUnknown: 'route_unknown',
-  methodNotAllowed: 'method_not_allowed',
+  notPublic: Reason.apiNotPublic,
+  routeUnknown: Reason.routeUnknown,
+  methodNotAllowed: Reason.methodNotAllowed,
 } as const;
 
 export interface ApiRequest {

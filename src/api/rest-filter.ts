@@ -13,20 +13,22 @@
 import type { IncomingMessage } from 'node:http';
 import { errors } from 'jose';
 import type { Runtime } from '../runtime.js';
+import { Reason } from '../errors.js';
 import type { Store } from '../store/store.js';
-import type { AppRuntime } from '../decision/policy.js';
+import type { AppRuntime, JwksObserver } from '../decision/policy.js';
 import { effectiveAlgorithms } from '../config/validate.js';
 import { createKeyResolver, verifyJwt as verifyWithKeys, type KeyResolver } from '../jwt/key-resolver.js';
 import { compileCidrs, type IpMatcher } from '../request/client-ip.js';
 import { clientIpOf } from '../request/context.js';
 
+/** The REST filter's reasons (declared with their statuses in decision/reasons.ts). */
 export const RestReason = {
-  jwtMissing: 'rest_jwt_missing',
-  jwtInvalid: 'rest_jwt_invalid',
-  jwtExpired: 'rest_jwt_expired',
-  ipNotAllowed: 'ip_not_allowed',
+  jwtMissing: Reason.restJwtMissing,
+  jwtInvalid: Reason.restJwtInvalid,
+  jwtExpired: Reason.restJwtExpired,
+  ipNotAllowed: Reason.ipNotAllowed,
   /** A browser request (Origin header) authorized by address only. */
-  browserNeedsJwt: 'rest_origin_requires_jwt',
+  browserNeedsJwt: Reason.restOriginRequiresJwt,
 } as const;
 export type RestReasonCode = (typeof RestReason)[keyof typeof RestReason];
 
@@ -39,14 +41,15 @@ export interface CompiledRestFilter {
 }
 
 /** Compiles `apps.<name>.rest` (the public and admin listeners share the result). */
-export function compileRestFilter(rest: AppRuntime['config']['rest'], store: Store): CompiledRestFilter {
+/** `jwks(url)`: the observer of the JWKS downloads (dependency health), optional. */
+export function compileRestFilter(rest: AppRuntime['config']['rest'], store: Store, jwks?: JwksObserver): CompiledRestFilter {
   const j = rest.jwt;
   const configured = Boolean(j.secret?.length || j.jwksUrl);
   return {
     jwt: configured
       ? {
           // The schema gives rest.jwt the same secret/jwks* keys KeyResolverOptions reads.
-          resolver: createKeyResolver(j, store),
+          resolver: createKeyResolver(j, store, j.jwksUrl ? jwks?.(j.jwksUrl) : undefined),
           algorithms: effectiveAlgorithms(j),
         }
       : null,

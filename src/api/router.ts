@@ -9,7 +9,7 @@ import type { AdminRoute } from '../admin/admin-server.js';
 import { StoreUnavailableError, Reason } from '../errors.js';
 import { canonicalizeUrl } from '../request/canonical-path.js';
 import { isStreamId, routeRequest } from '../request/stream-path.js';
-import { sendDeny, sendJson } from '../proxy/respond.js';
+import { sendReason } from '../proxy/respond.js';
 import { checkRest } from './rest-filter.js';
 import { ApiReason, result, sendResult, type ApiRoute } from './http.js';
 import { legacyTokenRoutes, tokenRoutes } from './tokens.js';
@@ -79,23 +79,23 @@ export async function handleRest(
 ): Promise<RestOutcome> {
   const verdict = await checkRest(rt, app, req);
   if (!verdict.ok) {
-    sendJson(res, 403, { error: 'forbidden', reason: verdict.reason });
+    sendReason(res, 'proxy', verdict.reason);
     return 'handled';
   }
   const method = req.method ?? 'GET';
   const m = matchManagement(method, rest);
   if (m.kind === 'unknown') {
     if (listener === 'public') return 'forward';
-    sendJson(res, 404, { error: 'not_found', reason: ApiReason.routeUnknown });
+    sendReason(res, 'proxy', ApiReason.routeUnknown);
     return 'handled';
   }
   // Ours: answered here or nowhere — never by the origin, whose token store is not the gate's.
   if (listener === 'public' && !app.config.rest.servePublic) {
-    sendJson(res, 404, { error: 'not_found', reason: ApiReason.notPublic });
+    sendReason(res, 'proxy', ApiReason.notPublic);
     return 'handled';
   }
   if (m.kind === 'method') {
-    sendJson(res, 405, { error: 'method_not_allowed', reason: ApiReason.methodNotAllowed }, { allow: m.allow });
+    sendReason(res, 'proxy', ApiReason.methodNotAllowed, { allow: m.allow });
     return 'handled';
   }
   const { params } = m;
@@ -108,7 +108,7 @@ export async function handleRest(
   } catch (err) {
     // Fail closed and say why; any other error is the caller's 500/503.
     if (!(err instanceof StoreUnavailableError)) throw err;
-    if (!res.headersSent) sendDeny(res, 503, Reason.storeUnavailable);
+    if (!res.headersSent) sendReason(res, 'proxy', Reason.storeUnavailable);
     else res.destroy();
   }
   return 'handled';
@@ -123,7 +123,7 @@ export function managementRoute(rt: Runtime): AdminRoute {
     if (route.area !== 'rest') return false;
     const app = rt.apps.get(route.app);
     if (!app) {
-      sendDeny(res, 404, Reason.appNotFound);
+      sendReason(res, 'proxy', Reason.appNotFound);
       return true;
     }
     await handleRest(rt, app, req, res, canonical, route.rest, 'admin');

@@ -8,7 +8,7 @@ import type { RegisteredStream } from '../store/store.js';
 import { isStreamId } from '../request/stream-path.js';
 import { forwardedFor } from '../request/context.js';
 import { upstreamHeaders, downstreamHeaders } from '../proxy/forward.js';
-import { sendJson, sendDeny } from '../proxy/respond.js';
+import { sendJson, sendReason } from '../proxy/respond.js';
 import { Reason } from '../errors.js';
 import { asObject, readJsonBody, result, sendResult, type ApiRequest, type ApiRoute } from './http.js';
 
@@ -51,9 +51,9 @@ async function createStream(c: ApiRequest): Promise<void> {
   }
 
   if (c.app.config.rest.forwardCreate) {
-    if (!c.rt.pool) return sendDeny(c.res, 502, Reason.originUnavailable);
+    if (!c.rt.pool) return sendReason(c.res, 'proxy', Reason.originUnavailable);
     const upstream = await forwardBuffered(c, JSON.stringify(b));
-    if (!upstream) return sendDeny(c.res, 502, Reason.originUnavailable);
+    if (!upstream) return sendReason(c.res, 'proxy', Reason.originUnavailable);
     const created = upstream.status >= 200 && upstream.status < 300 ? asObject(safeJson(upstream.body)) : null;
     const originId = created && typeof created.streamId === 'string' ? created.streamId : '';
     if (created && isStreamId(originId)) {

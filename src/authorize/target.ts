@@ -66,6 +66,7 @@ export interface GatedTarget {
 
 export const STREAM_METHODS = 'GET, HEAD, OPTIONS';
 export const INGEST_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
+const INGEST_METHOD_SET = new Set(INGEST_METHODS.split(', '));
 
 function refuse(reason: ReasonCode, app?: AppRuntime, allow?: string): Target {
   const t: Target = { type: 'refuse', reason };
@@ -111,7 +112,7 @@ export function resolveTarget(apps: ReadonlyMap<string, AppRuntime>, r: TargetRe
     case 'whip':
     case 'ingest': {
       if (r.method === 'OPTIONS') return { type: 'pass', app, why: 'preflight' };
-      if (!INGEST_METHODS.split(', ').includes(r.method)) return refuse(Reason.methodNotAllowed, app, INGEST_METHODS);
+      if (!INGEST_METHOD_SET.has(r.method)) return refuse(Reason.methodNotAllowed, app, INGEST_METHODS);
       const streamIds = route.area === 'whip' ? (route.streamId === null ? [] : [route.streamId]) : route.streamIds;
       if (!streamIds.length) return refuse(Reason.streamUnrecognized, app);
       target = gatedTarget(app, 'publish', 'ingest', streamIds);

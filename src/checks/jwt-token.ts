@@ -41,6 +41,8 @@ export interface JwtCheckOptions {
   cacheSize?: number;
   /** Use this key function instead of building one (tests, or to share one between checks). */
   keyResolver?: KeyResolver;
+  /** Hears every JWKS download attempt of the resolver built here (see createKeyResolver). */
+  onJwksFetch?: (ok: boolean, detail?: string) => void;
 }
 
 const fail = (reason: ReasonCode): CheckResult => ({ ok: false, status: 401, reason });
@@ -91,7 +93,7 @@ export function createJwtCheck(policy: JwtPolicy, store: Store, options: JwtChec
   const keyResolver =
     options.keyResolver ??
     // The schema gives the policy the same secret/jwks* keys KeyResolverOptions reads.
-    createKeyResolver(policy, store);
+    createKeyResolver(policy, store, options.onJwksFetch);
   // Map keeps insertion order: re-inserting on a hit makes the first key the least recently used.
   const cache = new Map<string, VerifiedClaims>();
   let hits = 0;

@@ -12,6 +12,7 @@ commands:
   token create|hash|jwt|totp …   mint a one-time token, or compute a hash token, JWT or TOTP code
   subscriber add|list|delete|block …   manage TOTP subscribers in the configured store
   stream register|unregister|show …    manage the registered-stream list ("accept undefined streams")
+  version [--json]               print the streamgate version, Node.js version and git commit
 
 Run 'streamgate <command> --help' for a command's options.`;
 
@@ -24,10 +25,12 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   token: async () => (await import('./commands/token.js')).token,
   subscriber: async () => (await import('./commands/subscriber.js')).subscriber,
   stream: async () => (await import('./commands/stream.js')).stream,
+  version: async () => (await import('./commands/version.js')).version,
 };
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-v') return (await COMMANDS.version!())([]);
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     console.log(USAGE);
     return name ? 0 : 2;

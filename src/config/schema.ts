@@ -190,7 +190,15 @@ export const configSchema = z.strictObject({
     .prefault({}),
   /** Peers whose X-Forwarded-For / X-Real-IP / X-Original-* headers are believed. */
   trustedProxies: z.array(cidr).default(['127.0.0.1/32', '::1/128']),
-  log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
+  log: z
+    .strictObject({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      /** One JSON line per public request (info level). sampleRate thins answers below 400; 4xx/5xx are always logged. */
+      access: z
+        .preprocess((v) => (typeof v === 'boolean' ? { enabled: v } : v), z.strictObject({ enabled: z.boolean().default(true), sampleRate: z.number().min(0).max(1).default(1) }).prefault({}))
+        .prefault({}),
+    })
+    .prefault({}),
   limits: z
     .strictObject({
       maxUriBytes: positiveInt.default(2048),

@@ -32,7 +32,10 @@ export interface AppRuntime {
   grammar: StreamGrammar;
 }
 
-function compileRole(role: Role, policy: PlayPolicy | PublishPolicy, store: Store): RoleRuntime {
+/** Gives the JWKS download observer for one URL (dependency health); optional. */
+export type JwksObserver = (url: string) => (ok: boolean, detail?: string) => void;
+
+function compileRole(role: Role, policy: PlayPolicy | PublishPolicy, store: Store, jwks?: JwksObserver): RoleRuntime {
   const tokenFactor = policy.oneTimeToken.enabled || policy.hash.enabled || policy.jwt.enabled;
   const subscriberFactor = policy.totp.enabled;
   const cidrs = 'allowedCIDRs' in policy ? policy.allowedCIDRs : [];
@@ -42,19 +45,19 @@ function compileRole(role: Role, policy: PlayPolicy | PublishPolicy, store: Stor
     tokenFactor,
     subscriberFactor,
     open: !tokenFactor && !subscriberFactor,
-    jwt: policy.jwt.enabled ? createJwtCheck(policy.jwt, store) : null,
+    jwt: policy.jwt.enabled ? createJwtCheck(policy.jwt, store, { onJwksFetch: policy.jwt.jwksUrl ? jwks?.(policy.jwt.jwksUrl) : undefined }) : null,
     allowedIp: cidrs.length ? compileCidrs(cidrs) : null,
   };
 }
 
-export function compileApps(config: Config, store: Store): Map<string, AppRuntime> {
+export function compileApps(config: Config, store: Store, jwks?: JwksObserver): Map<string, AppRuntime> {
   const apps = new Map<string, AppRuntime>();
   for (const [name, app] of Object.entries(config.apps)) {
     apps.set(name, {
       name,
       config: app,
-      play: compileRole('play', app.play, store),
-      publish: compileRole('publish', app.publish, store),
+      play: compileRole('play', app.play, store, jwks),
+      publish: compileRole('publish', app.publish, store, jwks),
       grammar: streamGrammar(app.hlsSegmentFileSuffixFormat),
     });
   }

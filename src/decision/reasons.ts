@@ -67,6 +67,16 @@ export const REASONS = {
   route_denied: { status: 403, definition: U, meaning: 'this path is not served to this caller (root paths, the signalling path over plain HTTP, untrusted /verify callers)' },
   method_not_allowed: { status: 405, definition: U, meaning: 'the method is not allowed on this path (media files: GET, HEAD, OPTIONS)' },
   app_not_found: { status: 404, definition: U, meaning: 'the first path segment is not a configured app' },
+  // The REST filter, the management API and CORS preflights (HTTP only).
+  rest_jwt_missing: { status: 403, definition: U, meaning: 'the REST filter needs `Authorization: Bearer <JWT>` from this caller' },
+  rest_jwt_invalid: { status: 403, definition: U, meaning: 'the REST JWT does not verify (signature, algorithm, issuer, audience, no `exp`)' },
+  rest_jwt_expired: { status: 403, definition: U, meaning: 'the REST JWT is past its `exp`' },
+  rest_origin_requires_jwt: { status: 403, definition: U, meaning: 'a browser request (Origin header) to the REST API needs a JWT, not just an allowed address' },
+  api_not_public: { status: 404, definition: U, meaning: 'the management API is not served on the public listener (`rest.servePublic: false`)' },
+  route_unknown: { status: 404, definition: U, meaning: 'no management API route has this path' },
+  cors_origin_not_allowed: { status: 403, definition: U, meaning: "the preflight's Origin is not in `cors.allowedOrigins`" },
+  cors_method_not_allowed: { status: 403, definition: U, meaning: "the preflight's method is not in `cors.allowedMethods`" },
+  cors_header_not_allowed: { status: 403, definition: U, meaning: "a preflight header is not in `cors.allowedHeaders`" },
   // The gate cannot answer.
   internal_error: { status: 500, definition: Definition.internalError, meaning: 'an unexpected failure in the gate (logged at error with its stack)' },
   origin_unavailable: { status: 502, definition: U, meaning: 'the origin refused the connection or is not configured' },

@@ -112,7 +112,11 @@ export async function verifyJwt(token: string, getKey: JWTVerifyGetKey, options:
   }
 }
 
-export function createKeyResolver(opts: KeyResolverOptions, store: Store): KeyResolver {
+/**
+ * `onFetch(ok, detail)` hears every download attempt from the issuer (not shared-store reads), so
+ * a JWKS outage and its end can be logged once per transition by the caller.
+ */
+export function createKeyResolver(opts: KeyResolverOptions, store: Store, onFetch?: (ok: boolean, detail?: string) => void): KeyResolver {
   const now = opts.clock ?? Date.now;
   const stats: KeyResolverStats = { jwksFetches: 0, jwksFetchFailures: 0, sharedReads: 0, keyLookups: 0 };
 
@@ -173,10 +177,12 @@ export function createKeyResolver(opts: KeyResolverOptions, store: Store): KeyRe
       const text = await downloadJwks(url as string, opts.jwksTimeoutMs);
       install(text);
       stats.jwksFetches++;
+      onFetch?.(true);
       if (opts.jwksShared) await store.setShared(sharedKey, text, cacheMs).catch(() => undefined);
-    } catch {
+    } catch (err) {
       // Issuer down, slow or serving garbage: keep the cached set; back off before retrying.
       stats.jwksFetchFailures++;
+      onFetch?.(false, err instanceof Error ? err.message || err.name : String(err));
       lastFailureAt = now();
     }
   }

@@ -5,12 +5,14 @@
 // Authorization, and a `*` from the origin would undo a configured allowlist.
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { CorsConfig } from '../config/schema.js';
-import { sendJson } from './respond.js';
+import { sendReason } from './respond.js';
+import { Reason } from '../decision/reasons.js';
 
+/** CORS preflight refusals (declared with their statuses in decision/reasons.ts). */
 export const CorsReason = {
-  originNotAllowed: 'cors_origin_not_allowed',
-  methodNotAllowed: 'cors_method_not_allowed',
-  headerNotAllowed: 'cors_header_not_allowed',
+  originNotAllowed: Reason.corsOriginNotAllowed,
+  methodNotAllowed: Reason.corsMethodNotAllowed,
+  headerNotAllowed: Reason.corsHeaderNotAllowed,
 } as const;
 
 /** An app's CORS policy in the shape a request needs; built once per app when the gate starts. */
@@ -72,11 +74,11 @@ export function answerPreflight(c: CompiledCors, req: IncomingMessage, res: Serv
   if (req.method !== 'OPTIONS' || typeof requested !== 'string' || requested === '') return false;
   const allow = allowOrigin(c, originOf(req));
   if (!allow) {
-    sendJson(res, 403, { error: 'forbidden', reason: CorsReason.originNotAllowed });
+    sendReason(res, 'proxy', CorsReason.originNotAllowed);
     return true;
   }
   if (!c.methods.has(requested.trim().toUpperCase())) {
-    sendJson(res, 403, { error: 'forbidden', reason: CorsReason.methodNotAllowed });
+    sendReason(res, 'proxy', CorsReason.methodNotAllowed);
     return true;
   }
   const asked = req.headers['access-control-request-headers'];
@@ -84,7 +86,7 @@ export function answerPreflight(c: CompiledCors, req: IncomingMessage, res: Serv
     for (const name of asked.split(',')) {
       const n = name.trim().toLowerCase();
       if (n !== '' && !c.headers.has(n)) {
-        sendJson(res, 403, { error: 'forbidden', reason: CorsReason.headerNotAllowed });
+        sendReason(res, 'proxy', CorsReason.headerNotAllowed);
         return true;
       }
     }

@@ -12,6 +12,7 @@ import { authorize } from '../authorize/authorize.js';
 import { forward, upstreamHeaders, type ForwardRequest } from './forward.js';
 import { serveRewrittenManifest } from '../manifest/manifest-response.js';
 import { sendReason } from './respond.js';
+import { noteDecision } from '../observability/response-note.js';
 
 /** The canonical request-target: re-encoded path and the raw query. */
 export interface CanonicalTarget {
@@ -42,6 +43,7 @@ export async function proxyTarget(rt: Runtime, req: IncomingMessage, res: Server
     cookieHeader: req.headers.cookie,
     path: canonical.path,
   });
+  noteDecision(res, decision, ctx);
   if (!decision.allow) return sendReason(res, 'proxy', decision.reason);
   // An authorized media request: its credentials leave the query as origin.stripCredentials says
   // (the same rule for the rewritten manifest below), the grant always.

@@ -1,12 +1,15 @@
 // Small response helpers shared by every front door: JSON bodies with stable reasons, never cached.
 import type { ServerResponse } from 'node:http';
 import { errorWord, statusAt, type Door, type ReasonCode } from '../decision/reasons.js';
+import { noteResponse } from '../observability/response-note.js';
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, extraHeaders?: Record<string, string | string[]>): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
+  const reason = (body as { reason?: unknown } | null)?.reason;
+  if (typeof reason === 'string') noteResponse(res, { reason }); // for the access log
   const text = JSON.stringify(body);
   const headers: Record<string, string | string[] | number> = {
     'content-type': 'application/json; charset=utf-8',

@@ -21,7 +21,11 @@ import type { Config } from '../config/schema.js';
 import { StoreUnavailableError } from '../errors.js';
 import { blockRole, clampPage, MAX_EVENTS_PER_STREAM } from './memory-store.js';
 import { SCRIPTS, type ScriptCommands } from './redis-scripts.js';
+<<<<<<< HEAD
 import { EpochChannel, enc, hex } from './redis-epochs.js';
+=======
+import { RedisAvailability, redisTarget, type AvailabilityListener } from './redis-availability.js';
+>>>>>>> main
 import type {
   BlockType,
   ConnectionEvent,
@@ -61,8 +65,13 @@ export class RedisStore implements Store {
   private closed = false;
   private lastError: unknown;
   private readonly firstReady: Promise<void>;
+<<<<<<< HEAD
   private readonly epochChannel: EpochChannel;
   private readonly watchers = new Set<() => void>();
+=======
+  private readonly availability: RedisAvailability;
+  readonly target: string;
+>>>>>>> main
 
   constructor(cfg: RedisStoreConfig) {
     this.p = cfg.keyPrefix;
@@ -98,6 +107,8 @@ export class RedisStore implements Store {
     // Without a listener ioredis prints every connection error; the error reaches callers instead.
     client.on('error', (err: unknown) => (this.lastError = err));
     client.on('ready', () => (this.everReady = true));
+    this.availability = new RedisAvailability(client, () => this.closed);
+    this.target = redisTarget(cfg);
     this.firstReady = new Promise((resolve) => client.once('ready', () => resolve()));
     this.client = client as Client;
   }
@@ -400,6 +411,10 @@ export class RedisStore implements Store {
     }
   }
 
+  watchAvailability(listener: AvailabilityListener): void {
+    this.availability.watch(listener);
+  }
+
   // --- internals ------------------------------------------------------------------------
 
   /**
@@ -415,10 +430,13 @@ export class RedisStore implements Store {
       timer = setTimeout(() => reject(new StoreUnavailableError(`Redis did not answer ${what} within ${budget} ms`)), budget);
     });
     try {
-      return await Promise.race([this.whenReady().then(() => op(this.client)), deadline]);
+      const out = await Promise.race([this.whenReady().then(() => op(this.client)), deadline]);
+      this.availability.succeeded();
+      return out;
     } catch (err) {
-      if (err instanceof StoreUnavailableError) throw err;
-      throw new StoreUnavailableError(`Redis ${what} failed: ${describe(err)}`, { cause: err });
+      const failure = err instanceof StoreUnavailableError ? err : new StoreUnavailableError(`Redis ${what} failed: ${describe(err)}`, { cause: err });
+      this.availability.failed(failure.message);
+      throw failure;
     } finally {
       clearTimeout(timer);
     }

@@ -204,4 +204,11 @@ export interface Store {
   /** Resolves when the store answers; rejects with StoreUnavailableError otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Stores behind a connection call `listener(up, detail)` on every connect and connection loss
+   * (repeats included; the listener deduplicates). Absent on stores that cannot go away (memory).
+   */
+  watchAvailability?(listener: (up: boolean, detail?: string) => void): void;
+  /** Where the store lives, without credentials (e.g. `redis://10.0.0.5:6379`), for logs. */
+  readonly target?: string;
 }

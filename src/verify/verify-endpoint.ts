@@ -5,7 +5,7 @@
 // cannot be authorized at all. Never 400/404/405 to mean deny: nginx turns those into 500 (the
 // mapping is `statusAt('verify', …)` in decision/reasons.ts). 503 (store down) is "cannot decide":
 // nginx answers 500, i.e. fails closed; 500 is the gate's own failure.
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Reason, type ReasonCode } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import { canonicalizeUrl } from '../request/canonical-path.js';
@@ -15,6 +15,7 @@ import type { Role } from '../decision/types.js';
 import { resolveTarget } from '../authorize/target.js';
 import { authorize } from '../authorize/authorize.js';
 import { sendJson, sendReason } from '../proxy/respond.js';
+import { noteDecision } from '../observability/response-note.js';
 
 const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
 
@@ -73,7 +74,7 @@ export async function handleVerify(rt: Runtime, req: IncomingMessage, res: Serve
     case 'gated':
       break;
   }
-  const { decision, grant } = await authorize(rt, 'verify', target, {
+  const { decision, ctx, grant } = await authorize(rt, 'verify', target, {
     credentials: readCredentials(canonical.rawQuery, rt.config.session.param),
     clientIp: clientIpOf(rt.isTrustedProxy, req),
     consume: method !== 'HEAD',
@@ -81,6 +82,7 @@ export async function handleVerify(rt: Runtime, req: IncomingMessage, res: Serve
     cookieHeader: req.headers.cookie,
     path: canonical.path,
   });
+  noteDecision(res, decision, ctx);
   if (!decision.allow) return deny(decision.reason);
   const headers: Record<string, string> = {};
   // Nothing can be rewritten here (nginx serves the body): the grant travels as a cookie

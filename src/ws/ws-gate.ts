@@ -11,7 +11,7 @@
 //   a partial message = 208 KiB + 2F. Client → origin (F ≤ ws.maxFrameBytes = 64 KiB): 336 KiB, plus
 //   up to 4 × maxFrameBytes (256 KiB) of frames queued behind a pending decision. Origin → client:
 //   F is the origin's message size (capped at ORIGIN_MAX_FRAME), ≈ 240 KiB for Ant Media's ≤ 16 KiB
-//   messages. Measured with 16 KiB frames: 166–176 KiB (test/integration/ws-backpressure.test.ts).
+//   messages. Measured with 16 KiB frames: 166–176 KiB (test/ws/backpressure.test.ts).
 //   Everything beyond waits in kernel buffers and in the peer that is not being read.
 import { ServerResponse, STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
@@ -182,6 +182,11 @@ export function createWsGate(rt: Runtime, fallback?: (req: IncomingMessage, res:
     if (cookie) headers.cookie = cookie;
     if (typeof req.headers.origin === 'string') headers.origin = req.headers.origin;
     if (typeof req.headers['user-agent'] === 'string') headers['user-agent'] = req.headers['user-agent'];
+    // Set by the server's access log (a trusted proxy's id, or a new one); W3C trace context passes through.
+    for (const name of ['x-request-id', 'traceparent', 'tracestate']) {
+      const v = req.headers[name];
+      if (typeof v === 'string') headers[name] = v;
+    }
     const upstream = new WebSocket(url, offered, {
       headers,
       perMessageDeflate: false,

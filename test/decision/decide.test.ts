@@ -12,10 +12,9 @@ import { mintStreamJwt } from '../../src/checks/mint-jwt.js';
 import { totpCode, totpKeyFor } from '../../src/checks/totp-subscriber.js';
 import { REASONS } from '../../src/decision/reasons.js';
 import type { Credentials, RequestContext, Role } from '../../src/decision/types.js';
-import { HASH_SECRET, JWT_SECRET } from '../helpers/gate.js';
+import { HASH_SECRET, JWT_SECRET, TOTP_SECRET } from '../helpers/gate.js';
 import { testContext } from '../helpers/context.js';
 
-const TOTP_SECRET = 'decide-test-totp-app-secret';
 const hash = { enabled: true, secret: HASH_SECRET };
 const jwt = { enabled: true, secret: JWT_SECRET };
 const totp = { enabled: true, secret: TOTP_SECRET };

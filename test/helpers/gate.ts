@@ -1,15 +1,15 @@
 // Starts a real gate (public + admin listeners on free loopback ports) from a config object.
 import { parseConfig } from '../../src/config/load.js';
 import { startGate, type RunningGate } from '../../src/server.js';
-import { createLogger } from '../../src/observability/logger.js';
+import { createLogger, type Logger } from '../../src/observability/logger.js';
 import type { Store } from '../../src/store/store.js';
 
-export async function startTestGate(config: Record<string, unknown>, opts: { store?: Store; logLevel?: string } = {}): Promise<RunningGate> {
+export async function startTestGate(config: Record<string, unknown>, opts: { store?: Store; logLevel?: string; log?: Logger; defaultMetrics?: boolean } = {}): Promise<RunningGate> {
   const parsed = parseConfig(
     JSON.stringify({ listen: { host: '127.0.0.1', port: 0 }, admin: { host: '127.0.0.1', port: 0 }, ...config }),
     {},
   );
-  return startGate(parsed, { store: opts.store, log: createLogger(opts.logLevel ?? process.env.TEST_LOG_LEVEL ?? 'silent'), defaultMetrics: false });
+  return startGate(parsed, { store: opts.store, log: opts.log ?? createLogger(opts.logLevel ?? process.env.TEST_LOG_LEVEL ?? 'silent'), defaultMetrics: opts.defaultMetrics ?? false });
 }
 
 // Test secrets. parseConfig refuses empty, short (< 32 for HMAC keys, < 16 for app secrets) and

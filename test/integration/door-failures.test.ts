@@ -16,7 +16,7 @@ import { RedisStore } from '../../src/store/redis-store.js';
 import type { ConsumeProbe, ConsumeResult, OneTimeToken, Store } from '../../src/store/store.js';
 import { hashToken } from '../../src/checks/hash-token.js';
 import { newTokenId } from '../../src/checks/one-time-token.js';
-import { HASH_SECRET } from '../helpers/gate.js';
+import { HASH_SECRET, SESSION_SECRET } from '../helpers/gate.js';
 import { startTestOrigin, type TestOrigin } from '../helpers/origin.js';
 import { connectClient, startTestWsOrigin, type TestWsOrigin } from '../helpers/ws-origin.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
@@ -51,7 +51,7 @@ async function gateWith(originUrl: string, store: Store, lines: LogLine[], extra
       listen: { host: '127.0.0.1', port: 0 },
       admin: { host: '127.0.0.1', port: 0 },
       origin: { url: originUrl },
-      session: { secrets: ['failures-session-secret-0123456789abcdef'] },
+      session: { secrets: [SESSION_SECRET] },
       apps: { LiveApp: { play: { oneTimeToken: true, hash: { enabled: true, secret: HASH_SECRET } }, rest: { servePublic: true } } },
       ...extra,
     }),

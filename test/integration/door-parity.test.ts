@@ -9,7 +9,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
-import { startTestGate, HASH_SECRET, JWT_SECRET } from '../helpers/gate.js';
+import { startTestGate, HASH_SECRET, JWT_SECRET, SESSION_SECRET } from '../helpers/gate.js';
 import { startTestOrigin, type TestOrigin } from '../helpers/origin.js';
 import { connectClient, startTestWsOrigin, type TestWsOrigin } from '../helpers/ws-origin.js';
 import type { RunningGate } from '../../src/server.js';
@@ -159,7 +159,7 @@ describe('door parity', () => {
   before(async () => {
     origin = await startTestOrigin();
     wsOrigin = await startTestWsOrigin();
-    gate = await startTestGate({ origin: { url: origin.url }, store: redisStore, apps, session: { secrets: ['parity-session-secret-0123456789abcdef'] } });
+    gate = await startTestGate({ origin: { url: origin.url }, store: redisStore, apps, session: { secrets: [SESSION_SECRET] } });
     // The WebSocket door relays to a signalling origin; same apps, same store.
     wsGate = await startTestGate({ origin: { url: wsOrigin.url }, store: redisStore, apps, ws: { maxRefusals: 1000 } });
     store = createStore({ type: 'redis', redis: { url: 'redis://127.0.0.1:6379', keyPrefix: prefix, commandTimeoutMs: 1000 } });

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
-import { startTestGate, HASH_SECRET } from '../helpers/gate.js';
+import { startTestGate, HASH_SECRET, SESSION_SECRET } from '../helpers/gate.js';
 import type { RunningGate } from '../../src/server.js';
 import { hashToken } from '../../src/checks/hash-token.js';
 
@@ -43,7 +43,7 @@ describe('reserved folders in any letter case', () => {
     origin = await caseInsensitiveOrigin();
     gate = await startTestGate({
       origin: { url: origin.url },
-      session: { secrets: ['path-case-session-secret-0123456789abcdef'] },
+      session: { secrets: [SESSION_SECRET] },
       apps: { LiveApp: { play: { hash: { enabled: true, secret: HASH_SECRET } }, publish: { hash: { enabled: true, secret: HASH_SECRET } }, rest: { allowedCIDRs: [] } } },
     });
   });

@@ -1,5 +1,6 @@
 import { parse, requireConfig } from '../args.js';
 import { startGate } from '../../server.js';
+import { buildInfo, nodeSupported, SUPPORTED_NODE_MAJORS } from '../../observability/build-info.js';
 
 const HELP = 'usage: streamgate serve --config FILE';
 
@@ -10,6 +11,9 @@ export async function serve(argv: string[]): Promise<number> {
   const config = requireConfig(a.values.config);
   if (!config.origin.url) throw new Error('origin.url is required to serve (or set STREAMGATE_ORIGIN_URL)');
   const gate = await startGate(config);
+  const info = buildInfo();
+  gate.runtime.log.info({ version: info.version, node: info.node, commit: info.commit }, 'streamgate build');
+  if (!nodeSupported()) gate.runtime.log.warn({ node: info.node, supported: SUPPORTED_NODE_MAJORS }, 'this Node.js release line is not supported: run streamgate on Node.js 24 or 26 (LTS)');
   const stop = (signal: string) => {
     gate.runtime.log.info({ signal }, 'stopping: draining in-flight requests');
     void gate.close().then(() => process.exit(0));
