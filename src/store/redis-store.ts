@@ -21,11 +21,8 @@ import type { Config } from '../config/schema.js';
 import { StoreUnavailableError } from '../errors.js';
 import { blockRole, clampPage, MAX_EVENTS_PER_STREAM } from './memory-store.js';
 import { SCRIPTS, type ScriptCommands } from './redis-scripts.js';
-<<<<<<< HEAD
 import { EpochChannel, enc, hex } from './redis-epochs.js';
-=======
 import { RedisAvailability, redisTarget, type AvailabilityListener } from './redis-availability.js';
->>>>>>> main
 import type {
   BlockType,
   ConnectionEvent,
@@ -65,13 +62,10 @@ export class RedisStore implements Store {
   private closed = false;
   private lastError: unknown;
   private readonly firstReady: Promise<void>;
-<<<<<<< HEAD
   private readonly epochChannel: EpochChannel;
   private readonly watchers = new Set<() => void>();
-=======
   private readonly availability: RedisAvailability;
   readonly target: string;
->>>>>>> main
 
   constructor(cfg: RedisStoreConfig) {
     this.p = cfg.keyPrefix;
