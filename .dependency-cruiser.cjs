@@ -4,7 +4,7 @@ const LAYERS = [
   // 0. The decision vocabulary: types, the reason table, the error family. Imports nothing of ours above.
   { name: 'vocabulary', path: '^src/(errors\\.ts|decision/(types|reasons)\\.ts)$' },
   // 1. Leaves: request parsing, config, logs/metrics, the store, JWT keys, HTTP transport helpers.
-  { name: 'leaves', path: '^src/((request|config|observability|store|jwt)/|proxy/(respond|forward|cors)\\.ts$)' },
+  { name: 'leaves', path: '^src/((request|config|observability|store|jwt)/|proxy/(respond|forward|origin-capacity|cors)\\.ts$)' },
   // 2. One file per check.
   { name: 'checks', path: '^src/checks/' },
   // 3. Playback sessions (grants) and manifest rewriting.
@@ -14,7 +14,7 @@ const LAYERS = [
   // 5. One target → authorize pass.
   { name: 'authorize', path: '^src/authorize/' },
   // 6. Thin doors: HTTP proxy, /verify, WebSocket, RTMP, SRT (and ingest/, what RTMP and SRT share).
-  { name: 'doors', path: '^src/(proxy/(?!(respond|forward|cors)\\.ts$)|(verify|ws|rtmp|srt|ingest)/)' },
+  { name: 'doors', path: '^src/(proxy/(?!(respond|forward|origin-capacity|cors)\\.ts$)|(verify|ws|rtmp|srt|ingest)/)' },
   // 7. The edge: management API and REST filter, admin listener.
   { name: 'edge', path: '^src/(api|admin)/' },
   // 8. Assembly: the runtime, the public router, the server, the CLI and the demo.

@@ -14,6 +14,7 @@ import { RevocationCache } from './session/revocation-cache.js';
 import { recordConnectionEvent } from './api/connection-events.js';
 import type { StreamRegistry } from './checks/registered-stream.js';
 import { createRegistries } from './checks/origin-registry.js';
+import { createAttemptLimiter, type AttemptLimiter } from './checks/attempt-limiter.js';
 import { ManifestCache } from './manifest/origin-cache.js';
 import { compileCors, type CompiledCors } from './proxy/cors.js';
 import { compileRestFilter, type CompiledRestFilter } from './api/rest-filter.js';
@@ -40,6 +41,8 @@ export interface Runtime {
   playbackEnds: PlaybackEnds;
   /** Per app, when `publish.registry: origin`: where "registered stream" is asked (else the store). */
   registries: Map<string, StreamRegistry>;
+  /** Attempt counting and lockout (limits.attempts); null when off. */
+  attempts: AttemptLimiter | null;
   /** Per app, compiled at start: CORS policy and REST filter (JWT key resolver, CIDRs). */
   cors: Map<string, CompiledCors>;
   restFilters: Map<string, CompiledRestFilter>;
@@ -83,15 +86,17 @@ export function createRuntime(config: Config, deps: { store: Store; log: Logger;
     pool.on('connect', () => origin(true));
     pool.on('connectionError', (_o, _t, err) => origin(false, err.message || (err as { code?: string }).code));
   }
+  const attempts = createAttemptLimiter(deps.store, config.limits.attempts, deps.metrics.registry);
   if (sessions.ephemeralKey) deps.log.warn('session.secrets is empty: playback grants are signed with a random key and verify on this replica only');
   const jwks = (url: string) => health.listener('jwks', urlForLogs(url));
-  const apps = compileApps(config, store, jwks);
+  const apps = compileApps(config, store, attempts, jwks);
   return {
     sessions,
     revocations,
     playbackEnds,
     config,
     apps,
+    attempts,
     cors: new Map([...apps.values()].map((a) => [a.name, compileCors(a.config.cors)])),
     restFilters: new Map([...apps.values()].map((a) => [a.name, compileRestFilter(a.config.rest, store, jwks)])),
     store,

@@ -60,7 +60,12 @@ export async function startGate(config: Config, opts: StartOptions = {}): Promis
 
   // Every public request: an access log line, RED metrics per door and a request id.
   const httpGate = withAccessLog(runtime, createPublicRouter(runtime));
-  const publicServer = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 30_000 }, httpGate);
+  const requestTimeoutMs = config.limits.requestTimeoutMs;
+  const publicServer = http.createServer(
+    // A request (headers and body) must arrive within requestTimeoutMs; Node wants headersTimeout ≤ it.
+    { keepAliveTimeout: 65_000, requestTimeout: requestTimeoutMs, headersTimeout: requestTimeoutMs ? Math.min(30_000, requestTimeoutMs) : 30_000 },
+    httpGate,
+  );
   const connections = trackConnections(publicServer);
   // With an 'upgrade' listener Node sends every Upgrade request there (e.g. curl's `h2c`): the
   // WebSocket gate hands the non-WebSocket ones back to the HTTP gate.

@@ -8,8 +8,10 @@
 //   * no URL-substring bypass (Ant's `rest/v2/acm`): the caller routes canonical segments;
 //   * a presented Authorization header is never ignored: in `either` mode a bad token is a deny
 //     even from an allowed address;
-//   * a browser (any request with an Origin header) must bring a JWT: an IP allowlist alone would
-//     let any web page the admin visits drive the API with the admin's network position (CSRF).
+//   * a browser (any request with an Origin header, or whose Fetch Metadata says it comes from another
+//     site) must bring a JWT: an IP allowlist alone would let any web page the admin visits drive the
+//     API with the admin's network position (CSRF) — an <img src=…/token> sends no Origin header, but
+//     `Sec-Fetch-Site: cross-site`.
 import type { IncomingMessage } from 'node:http';
 import { errors } from 'jose';
 import type { Runtime } from '../runtime.js';
@@ -29,6 +31,8 @@ export const RestReason = {
   ipNotAllowed: Reason.ipNotAllowed,
   /** A browser request (Origin header) authorized by address only. */
   browserNeedsJwt: Reason.restOriginRequiresJwt,
+  /** `Sec-Fetch-Site: cross-site` (or `same-site` without rest.allowSameSite) without a valid JWT. */
+  crossSiteNeedsJwt: Reason.restCrossSiteRequiresJwt,
 } as const;
 export type RestReasonCode = (typeof RestReason)[keyof typeof RestReason];
 
@@ -90,12 +94,16 @@ export async function checkRest(rt: Runtime, app: AppRuntime, req: IncomingMessa
   const ipOk = f.ipAllowed(clientIpOf(rt.isTrustedProxy, req));
   const header = req.headers.authorization;
   const token = bearerToken(typeof header === 'string' ? header : undefined);
-  const fromBrowser = typeof req.headers.origin === 'string';
+  // Fetch Metadata (W3C): browsers say where a request comes from, also for <img>, links and forms.
+  const site = req.headers['sec-fetch-site'];
+  const crossSite = site === 'cross-site' || (site === 'same-site' && !app.config.rest.allowSameSite);
+  const fromBrowser = typeof req.headers.origin === 'string' || crossSite;
+  const browserDeny = crossSite ? RestReason.crossSiteNeedsJwt : RestReason.browserNeedsJwt;
 
   if (app.config.rest.mode === 'both') {
     // Address first: outsiders never get to probe tokens.
     if (!ipOk) return { ok: false, reason: RestReason.ipNotAllowed };
-    if (!f.jwt) return fromBrowser ? { ok: false, reason: RestReason.browserNeedsJwt } : { ok: true, via: 'ip' };
+    if (!f.jwt) return fromBrowser ? { ok: false, reason: browserDeny } : { ok: true, via: 'ip' };
     if (token === null) return { ok: false, reason: RestReason.jwtMissing };
     const r = await verifyJwt(rt, app, f.jwt, token);
     return r.ok ? { ok: true, via: 'jwt+ip' } : r;
@@ -103,6 +111,6 @@ export async function checkRest(rt: Runtime, app: AppRuntime, req: IncomingMessa
 
   // either: a valid JWT, or an allowed address — but a presented token must be valid.
   if (token !== null && f.jwt) return verifyJwt(rt, app, f.jwt, token);
-  if (ipOk) return fromBrowser ? { ok: false, reason: f.jwt ? RestReason.jwtMissing : RestReason.browserNeedsJwt } : { ok: true, via: 'ip' };
+  if (ipOk) return fromBrowser ? { ok: false, reason: f.jwt ? RestReason.jwtMissing : browserDeny } : { ok: true, via: 'ip' };
   return { ok: false, reason: f.jwt ? RestReason.jwtMissing : RestReason.ipNotAllowed };
 }

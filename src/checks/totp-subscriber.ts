@@ -8,6 +8,7 @@ import { Reason, StoreUnavailableError } from '../errors.js';
 import type { TotpPolicy } from '../config/schema.js';
 import type { Store, Subscriber } from '../store/store.js';
 import { BLOCKED, isBlocked, STORE_DOWN } from './subscriber-block.js';
+import type { AttemptLimiter } from './attempt-limiter.js';
 
 const base32 = new ScureBase32Plugin();
 // Ant Media compatibility widens otplib's RFC-minded defaults: registered secrets are any multiple
@@ -107,9 +108,24 @@ export interface TotpReuse {
   ttlMs: number;
 }
 
-export async function checkTotpSubscriber(ctx: RequestContext, policy: TotpPolicy, store: Store, reuse?: TotpReuse): Promise<CheckResult> {
+/**
+ * Checks `subscriberId` + `subscriberCode`. With `attempts`, the guess is counted first (per
+ * subscriber and per client address, see attempt-limiter.ts): a locked-out caller gets 429
+ * `too_many_attempts` with the seconds left, whether the code is right or not; a code that is
+ * right is refunded.
+ */
+export async function checkTotpSubscriber(ctx: RequestContext, policy: TotpPolicy, store: Store, attempts?: AttemptLimiter | null, reuse?: TotpReuse): Promise<CheckResult> {
   const { subscriberId, subscriberCode } = ctx.credentials;
   if (!subscriberId || !subscriberCode) return { ok: false, status: 401, reason: Reason.subscriberMissing };
+  const guess = attempts ? await attempts.guess(ctx.app, subscriberId, ctx.clientIp) : null;
+  if (guess && !guess.ok) return { ok: false, status: 429, reason: Reason.tooManyAttempts, retryAfterSeconds: guess.retryAfterSeconds };
+  const r = await checkCode(ctx, policy, store, subscriberId, subscriberCode, reuse);
+  // Only a wrong code stays counted: a blocked, replayed or undecidable one was not a miss.
+  if (guess && r !== INVALID) guess.refund();
+  return r;
+}
+
+async function checkCode(ctx: RequestContext, policy: TotpPolicy, store: Store, subscriberId: string, subscriberCode: string, reuse: TotpReuse | undefined): Promise<CheckResult> {
   try {
     // An ambiguous file name may belong to several streams: the code must be valid for one of them.
     for (const streamId of ctx.streamIds) {

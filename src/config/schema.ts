@@ -114,6 +114,8 @@ const restConfig = z
     allowedCIDRs: z.array(cidr).default(['127.0.0.1/32', '::1/128']),
     /** `both`: JWT (when configured) and IP must pass (Ant Media); `either`: one suffices. */
     mode: z.enum(['both', 'either']).default('both'),
+    /** Treat `Sec-Fetch-Site: same-site` like same-origin (default: like cross-site, a JWT is needed). */
+    allowSameSite: z.boolean().default(false),
     /** Upper bound for token `expireDate` minted over the API. */
     maxTokenLifetimeSeconds: positiveInt.default(7 * 24 * 3600),
   })
@@ -170,6 +172,16 @@ export const configSchema = z.strictObject({
        */
       stripCredentials: z.boolean().default(true),
       connections: positiveInt.default(128),
+      /** Read ahead of a slow client per response: responses this size release the connection at once. */
+      responseBufferBytes: positiveInt.default(1024 * 1024),
+      /** All read-ahead together; past it responses stream with plain backpressure. */
+      bufferBudgetBytes: positiveInt.default(256 * 1024 * 1024),
+      /** A response whose read-ahead is full this long is preempted when a request waits for a connection. */
+      slowClientGraceMs: positiveInt.default(1000),
+      /** Request bodies up to this size are read before an origin connection is taken. */
+      requestBufferBytes: positiveInt.default(1024 * 1024),
+      /** Longest silence inside a request body; past it → 408 body_timeout. */
+      requestBodyIdleTimeoutMs: positiveInt.default(10_000),
     })
     .prefault({}),
   store: z
@@ -184,6 +196,13 @@ export const configSchema = z.strictObject({
           password: z.string().optional(),
           keyPrefix: z.string().regex(/^[A-Za-z0-9_:.-]*$/).default('sg'),
           commandTimeoutMs: positiveInt.default(1000),
+          /**
+           * After consuming a one-time token (or a TOTP replay mark), wait until this many replicas
+           * acknowledged the write (Redis WAIT) or refuse with 503: a failover can then never lose a
+           * consume and accept the token again. 0 = do not wait. Not for Cluster.
+           */
+          waitReplicas: z.number().int().min(0).default(0),
+          waitTimeoutMs: positiveInt.default(200),
         })
         .prefault({}),
     })
@@ -204,6 +223,24 @@ export const configSchema = z.strictObject({
       maxUriBytes: positiveInt.default(2048),
       /** Manifests larger than this are not rewritten: 502 manifest_too_large. */
       maxManifestBytes: positiveInt.default(1024 * 1024),
+      /** Whole time to receive a request, headers and body (Node server.requestTimeout); 0 = none. */
+      requestTimeoutMs: z.number().int().min(0).default(60_000),
+      /** Guessable credentials (TOTP codes) and refused WebSocket commands: counted, then locked out. */
+      attempts: z
+        .strictObject({
+          enabled: z.boolean().default(true),
+          /** Code guesses per (app, subscriber) per window before a lockout. */
+          perSubscriber: positiveInt.default(5),
+          /** Failed attempts per client address (IPv6: per /64) per window before a lockout. */
+          perIp: positiveInt.default(20),
+          windowSeconds: positiveInt.default(600),
+          /** First lockout; each further one within a day doubles it, up to maxLockoutSeconds. */
+          lockoutSeconds: positiveInt.default(60),
+          maxLockoutSeconds: positiveInt.default(3600),
+          /** WebSocket upgrades per client address per minute. */
+          wsUpgradesPerIpPerMinute: positiveInt.default(600),
+        })
+        .prefault({}),
     })
     .prefault({}),
   /** Origin manifests shared by all viewers: one fetch per manifest per TTL, rewritten per viewer from a template. */

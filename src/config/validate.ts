@@ -58,7 +58,11 @@ export function crossFieldIssues(config: Config): ConfigIssue[] {
     if (modes !== 1) issues.push({ path: 'store.redis', message: 'set exactly one of `url`, `sentinels` (with `sentinelName`) or `cluster`' });
     if (r.sentinels && !r.sentinelName) issues.push({ path: 'store.redis.sentinelName', message: 'is required with `sentinels`' });
     if (r.url && !/^rediss?:\/\//.test(r.url)) issues.push({ path: 'store.redis.url', message: 'must start with redis:// or rediss://' });
+    if (r.cluster && r.waitReplicas > 0) issues.push({ path: 'store.redis.waitReplicas', message: 'is not supported with `cluster` (WAIT is per node)' });
+    if (r.waitReplicas > 0 && r.waitTimeoutMs >= r.commandTimeoutMs) issues.push({ path: 'store.redis.waitTimeoutMs', message: 'must be less than store.redis.commandTimeoutMs' });
   }
+  const a = config.limits.attempts;
+  if (a.maxLockoutSeconds < a.lockoutSeconds) issues.push({ path: 'limits.attempts.maxLockoutSeconds', message: 'must be at least limits.attempts.lockoutSeconds' });
   if (config.admin.enabled && config.admin.port !== 0 && config.admin.port === config.listen.port && config.admin.host === config.listen.host) {
     issues.push({ path: 'admin.port', message: 'must differ from listen.port' });
   }

@@ -96,8 +96,8 @@ export async function decide(ctx: RequestContext, rt: RoleRuntime, deps: DecideD
     let resumed: boolean | undefined;
     let mayRestart: boolean | undefined;
     if (rt.subscriberFactor) {
-      const s = await checkTotpSubscriber(ctx, rt.policy.totp, deps.store, reuse);
-      if (!s.ok) return { allow: false, status: s.status, reason: s.reason };
+      const s = await checkTotpSubscriber(ctx, rt.policy.totp, deps.store, rt.attempts, reuse);
+      if (!s.ok) return { allow: false, status: s.status, reason: s.reason, retryAfterSeconds: s.retryAfterSeconds };
       totpPassed = true;
       subscriberId = ctx.credentials.subscriberId;
       seed = s.seed;

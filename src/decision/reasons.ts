@@ -5,8 +5,9 @@
 
 /**
  * Ant Media `WebSocketConstants` definitions (error frames `{"command":"error","definition":…}`).
- * Two are streamgate's own: `token_expired` (a running stream's credential expired) and
- * `internal_error` (the gate failed; the original has no such definition).
+ * Three are streamgate's own: `token_expired` (a running stream's credential expired),
+ * `too_many_attempts` (locked out after failed attempts) and `internal_error` (the gate failed; the
+ * original has no such definitions).
  */
 export const Definition = {
   unauthorized: 'unauthorized_access',
@@ -19,11 +20,12 @@ export const Definition = {
   noRoom: 'no_room_specified',
   tokenExpired: 'token_expired',
   internalError: 'internal_error',
+  tooManyAttempts: 'too_many_attempts',
 } as const;
 export type DefinitionCode = (typeof Definition)[keyof typeof Definition];
 
 /** HTTP statuses a deny can carry (RFC 9110 §15). */
-export type DenyStatus = 400 | 401 | 403 | 404 | 405 | 500 | 502 | 503 | 504;
+export type DenyStatus = 400 | 401 | 403 | 404 | 405 | 408 | 429 | 500 | 502 | 503 | 504;
 
 export interface ReasonInfo {
   /** Status on the proxy door and on a refused WebSocket handshake. */
@@ -67,10 +69,14 @@ export const REASONS = {
   route_denied: { status: 403, definition: U, meaning: 'this path is not served to this caller (root paths, the signalling path over plain HTTP, untrusted /verify callers)' },
   method_not_allowed: { status: 405, definition: U, meaning: 'the method is not allowed on this path (media files: GET, HEAD, OPTIONS)' },
   app_not_found: { status: 404, definition: U, meaning: 'the first path segment is not a configured app' },
+  body_timeout: { status: 408, definition: U, meaning: 'the request body stopped arriving for origin.requestBodyIdleTimeoutMs' },
+  // Locked out after failed attempts (limits.attempts): wait `Retry-After` seconds.
+  too_many_attempts: { status: 429, definition: Definition.tooManyAttempts, meaning: 'too many wrong subscriber codes or refused commands from this subscriber or address; a correct code is refused too until `Retry-After`' },
   // The REST filter, the management API and CORS preflights (HTTP only).
   rest_jwt_missing: { status: 403, definition: U, meaning: 'the REST filter needs `Authorization: Bearer <JWT>` from this caller' },
   rest_jwt_invalid: { status: 403, definition: U, meaning: 'the REST JWT does not verify (signature, algorithm, issuer, audience, no `exp`)' },
   rest_jwt_expired: { status: 403, definition: U, meaning: 'the REST JWT is past its `exp`' },
+  rest_cross_site_requires_jwt: { status: 403, definition: U, meaning: 'a request whose Fetch Metadata says another site (`Sec-Fetch-Site: cross-site`, or `same-site` without `rest.allowSameSite`) needs a valid REST JWT' },
   rest_origin_requires_jwt: { status: 403, definition: U, meaning: 'a browser request (Origin header) to the REST API needs a JWT, not just an allowed address' },
   api_not_public: { status: 404, definition: U, meaning: 'the management API is not served on the public listener (`rest.servePublic: false`)' },
   route_unknown: { status: 404, definition: U, meaning: 'no management API route has this path' },
@@ -129,6 +135,8 @@ const ERROR_WORD: Record<number, string> = {
   403: 'forbidden',
   404: 'not_found',
   405: 'method_not_allowed',
+  408: 'request_timeout',
+  429: 'too_many_requests',
   500: 'internal_error',
   502: 'bad_gateway',
   503: 'service_unavailable',

@@ -80,11 +80,13 @@ export interface Allow {
 export interface Deny {
   allow: false;
   /**
-   * 401 credential missing or bad, 403 good credential refused by policy, 503 store down, 500 the
-   * gate failed. Always `REASONS[reason].status`; a door answers `statusAt(door, reason)`.
+   * 401 credential missing or bad, 403 good credential refused by policy, 429 locked out, 503 store
+   * down, 500 the gate failed. Always `REASONS[reason].status`; a door answers `statusAt(door, reason)`.
    */
   status: DenyStatus;
   reason: ReasonCode;
+  /** With 429: seconds until the lockout ends (HTTP `Retry-After`, RFC 9110 §10.2.3). */
+  retryAfterSeconds?: number | undefined;
 }
 
 export type Decision = Allow | Deny;
@@ -102,4 +104,4 @@ export type CheckResult =
       resumed?: boolean | undefined;
       mayRestart?: boolean | undefined;
     }
-  | { ok: false; status: DenyStatus; reason: ReasonCode };
+  | { ok: false; status: DenyStatus; reason: ReasonCode; retryAfterSeconds?: number | undefined };

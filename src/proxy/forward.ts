@@ -6,6 +6,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import { Pool, type Dispatcher } from 'undici';
 import { ManifestTooLargeError, Reason, type ReasonCode } from '../errors.js';
 import { sendJson } from './respond.js';
+import { capacityOf, ReadAheadHandler, readRequestBody, registerCapacity, type CapacityOptions } from './origin-capacity.js';
 import type { ForwardedFor } from '../request/context.js';
 
 /** RFC 9110 §7.6.1 hop-by-hop headers, never forwarded in either direction. */
@@ -22,7 +23,7 @@ const HOP_BY_HOP = new Set([
   'http2-settings',
 ]);
 
-export interface OriginOptions {
+export interface OriginOptions extends Partial<CapacityOptions> {
   url: string;
   connectTimeoutMs: number;
   headersTimeoutMs: number;
@@ -30,8 +31,12 @@ export interface OriginOptions {
   connections: number;
 }
 
+/**
+ * The keep-alive pool to the origin. With the read-ahead options (origin.responseBufferBytes …)
+ * forward() keeps slow clients from holding its connections (origin-capacity.ts).
+ */
 export function createOriginPool(o: OriginOptions): Pool {
-  return new Pool(o.url, {
+  const pool = new Pool(o.url, {
     connections: o.connections,
     pipelining: 1,
     connect: { timeout: o.connectTimeoutMs },
@@ -39,6 +44,16 @@ export function createOriginPool(o: OriginOptions): Pool {
     bodyTimeout: o.bodyTimeoutMs,
     keepAliveTimeout: 30_000,
   });
+  if (o.responseBufferBytes !== undefined) {
+    registerCapacity(pool, {
+      responseBufferBytes: o.responseBufferBytes,
+      bufferBudgetBytes: o.bufferBudgetBytes ?? 256 * 1024 * 1024,
+      slowClientGraceMs: o.slowClientGraceMs ?? 1000,
+      requestBufferBytes: o.requestBufferBytes ?? 1024 * 1024,
+      requestBodyIdleTimeoutMs: o.requestBodyIdleTimeoutMs ?? 10_000,
+    });
+  }
+  return pool;
 }
 
 /** Names listed in a `Connection` header are hop-by-hop too. */
@@ -107,7 +122,7 @@ export interface ForwardRequest {
   /** Canonical path + (stripped) query, as sent to the origin. */
   path: string;
   headers: Record<string, string | string[]>;
-  /** The client request when it carries a body (streamed, never buffered). */
+  /** The client request when it carries a body (read ahead up to origin.requestBufferBytes, then streamed). */
   body: IncomingMessage | null;
 }
 
@@ -118,84 +133,62 @@ export interface ForwardHooks {
   onDone?: (status: number, error?: Error) => void;
 }
 
-/** Streams an origin response to the client with backpressure both ways. */
-class StreamingHandler implements Dispatcher.DispatchHandler {
-  private controller: Dispatcher.DispatchController | null = null;
-  private status = 0;
-  private done = false;
-
-  constructor(
-    private readonly res: ServerResponse,
-    private readonly hooks: ForwardHooks,
-  ) {
-    // A client that goes away must release the upstream socket (perf-baseline lesson 1).
-    res.once('close', this.onClientClose);
-  }
-
-  private readonly onClientClose = () => {
-    if (!this.res.writableFinished && this.controller && !this.controller.aborted) {
-      this.controller.abort(new Error('client closed the connection'));
-    }
-  };
-
-  private readonly onDrain = () => this.controller?.resume();
-
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.controller = controller;
-    if (this.res.destroyed) controller.abort(new Error('client closed the connection'));
-  }
-
-  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
-    this.controller = controller;
-    if (statusCode < 200) return; // 1xx informational: undici continues to the final response
-    this.status = statusCode;
-    const out = downstreamHeaders(headers);
-    if (this.hooks.responseHeaders) Object.assign(out, this.hooks.responseHeaders);
-    this.res.writeHead(statusCode, statusMessage || undefined, out);
-  }
-
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (!this.res.write(chunk)) {
-      controller.pause();
-      this.res.once('drain', this.onDrain);
-    }
-  }
-
-  onResponseEnd(): void {
-    this.res.end();
-    this.finish(this.status);
-  }
-
-  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
-    if (!this.res.headersSent) {
-      const f = originFailure(err);
-      sendJson(this.res, f.status, { error: 'bad_gateway', reason: f.reason }, this.hooks.responseHeaders);
-      this.finish(f.status, err);
-    } else {
-      // Mid-body failure: the only honest signal left is an aborted response.
-      this.res.destroy(err);
-      this.finish(this.status, err);
-    }
-  }
-
-  private finish(status: number, err?: Error): void {
-    if (this.done) return;
-    this.done = true;
-    this.res.off('close', this.onClientClose);
-    this.hooks.onDone?.(status, err);
-  }
-}
-
+/**
+ * Forwards a request and streams the origin's answer to the client (origin-capacity.ts: request
+ * bodies read before a connection is taken, responses read ahead of slow clients, held connections
+ * preempted for waiting requests). A client that goes away aborts the upstream request, which
+ * releases the pool's socket (perf-baseline lesson 1).
+ */
 export function forward(pool: Dispatcher, req: ForwardRequest, res: ServerResponse, hooks: ForwardHooks = {}): void {
-  pool.dispatch(
+  const capacity = capacityOf(pool);
+  let status = 0;
+  let done = false;
+  const finish = (s: number, err?: Error) => {
+    if (done) return;
+    done = true;
+    hooks.onDone?.(s, err);
+  };
+  const handler = new ReadAheadHandler(
+    res,
     {
-      method: req.method as Dispatcher.HttpMethod,
-      path: req.path,
-      headers: req.headers,
-      body: req.body,
+      head(statusCode, headers, statusMessage) {
+        status = statusCode;
+        const out = downstreamHeaders(headers);
+        if (hooks.responseHeaders) Object.assign(out, hooks.responseHeaders);
+        res.writeHead(statusCode, statusMessage || undefined, out);
+      },
+      failed(err, headersSent) {
+        if (!headersSent) {
+          const f = originFailure(err);
+          sendJson(res, f.status, { error: 'bad_gateway', reason: f.reason }, hooks.responseHeaders);
+          finish(f.status, err);
+        } else {
+          // Mid-body failure: the only honest signal left is an aborted response.
+          res.destroy(err);
+          finish(status, err);
+        }
+      },
+      done: (truncated) => finish(status, truncated ? new Error('origin connection preempted') : undefined),
     },
-    new StreamingHandler(res, hooks),
+    capacity,
   );
+  const dispatch = (body: Dispatcher.DispatchOptions['body']) => {
+    if (res.destroyed) return;
+    pool.dispatch({ method: req.method as Dispatcher.HttpMethod, path: req.path, headers: req.headers, body }, handler);
+    capacity?.relieve();
+  };
+  if (!req.body || !capacity) return dispatch(req.body);
+  // The body first, then a connection: a client trickling its body holds only its own socket.
+  readRequestBody(req.body, capacity.opts.requestBufferBytes, capacity.opts.requestBodyIdleTimeoutMs).then(dispatch, (err: Error & { code?: string }) => {
+    if (err.code === 'SG_ERR_BODY_TIMEOUT') {
+      res.shouldKeepAlive = false;
+      sendJson(res, 408, { error: 'request_timeout', reason: Reason.bodyTimeout }, hooks.responseHeaders);
+      finish(408, err);
+    } else {
+      res.destroy();
+      finish(0, err);
+    }
+  });
 }
 
 export interface BufferedResponse {

@@ -11,7 +11,7 @@ import type { Target } from '../authorize/target.js';
 import { authorize } from '../authorize/authorize.js';
 import { forward, upstreamHeaders, type ForwardRequest } from './forward.js';
 import { serveRewrittenManifest } from '../manifest/manifest-response.js';
-import { sendReason } from './respond.js';
+import { retryAfter, sendReason } from './respond.js';
 import { noteDecision } from '../observability/response-note.js';
 
 /** The canonical request-target: re-encoded path and the raw query. */
@@ -44,7 +44,7 @@ export async function proxyTarget(rt: Runtime, req: IncomingMessage, res: Server
     path: canonical.path,
   });
   noteDecision(res, decision, ctx);
-  if (!decision.allow) return sendReason(res, 'proxy', decision.reason);
+  if (!decision.allow) return sendReason(res, 'proxy', decision.reason, retryAfter(decision));
   // An authorized media request: its credentials leave the query as origin.stripCredentials says
   // (the same rule for the rewritten manifest below), the grant always.
   if (!grant) return pass(rt, req, res, canonical, { strip: true });

@@ -32,3 +32,8 @@ export function sendDeny(res: ServerResponse, status: number, reason: ReasonCode
 export function sendReason(res: ServerResponse, door: Door, reason: ReasonCode, extraHeaders?: Record<string, string | string[]>): void {
   sendDeny(res, statusAt(door, reason), reason, extraHeaders);
 }
+
+/** `Retry-After` (RFC 9110 §10.2.3, seconds) for a deny that says when to come back (429 lockouts). */
+export function retryAfter(d: { retryAfterSeconds?: number | undefined }): Record<string, string> | undefined {
+  return d.retryAfterSeconds === undefined ? undefined : { 'retry-after': String(d.retryAfterSeconds) };
+}

@@ -1,10 +1,10 @@
 // Picks the store implementation from the `store` config section (validated in config/validate.ts).
 import type { Config } from '../config/schema.js';
 import { MemoryStore } from './memory-store.js';
-import { RedisStore } from './redis-store.js';
+import { RedisStore, type RedisStoreConfig } from './redis-store.js';
 import type { Store } from './store.js';
 
-export function createStore(storeConfig: Config['store']): Store {
+export function createStore(storeConfig: Omit<Config['store'], 'redis'> & { redis: RedisStoreConfig }): Store {
   return storeConfig.type === 'redis' ? new RedisStore(storeConfig.redis) : new MemoryStore();
 }
 

@@ -1,11 +1,13 @@
 // The embedded default store: everything in process memory. Semantics mirror RedisStore exactly
 // (same ordering, same expiry rules, same JSON round-trip of stored objects) so both run the same
 // contract suite (test/store/store-contract.ts).
+import { RateLimiterMemory, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Role } from '../decision/types.js';
 import { randomBytes } from 'node:crypto';
 import type {
   BlockType,
   Claim,
+  CounterOptions,
   ConnectionEvent,
   ConsumeProbe,
   ConsumeResult,
@@ -340,6 +342,10 @@ export class MemoryStore implements Store {
   }
 
   // --- lifecycle ------------------------------------------------------------------------
+
+  createCounter(opts: CounterOptions): RateLimiterAbstract {
+    return new RateLimiterMemory({ keyPrefix: opts.name, points: opts.points, duration: opts.durationSeconds });
+  }
 
   async ping(): Promise<void> {}
 

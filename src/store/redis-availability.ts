@@ -54,7 +54,7 @@ export class RedisAvailability {
 }
 
 /** The configured Redis without credentials: standalone URL, sentinel group or cluster seeds. */
-export function redisTarget(cfg: Config['store']['redis']): string {
+export function redisTarget(cfg: Pick<Config['store']['redis'], 'url' | 'sentinels' | 'sentinelName' | 'cluster'>): string {
   const nodes = (list: { host: string; port: number }[]) => list.map((n) => `${n.host}:${n.port}`).join(',');
   if (cfg.cluster) return `redis-cluster://${nodes(cfg.cluster)}`;
   if (cfg.sentinels) return `redis-sentinel://${nodes(cfg.sentinels)}/${cfg.sentinelName ?? 'mymaster'}`;

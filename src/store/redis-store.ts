@@ -17,6 +17,7 @@
 // the same instance recovers on its own when Redis is back. No raw ioredis error escapes.
 import { randomBytes } from 'node:crypto';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Config } from '../config/schema.js';
 import { StoreUnavailableError } from '../errors.js';
 import { blockRole, clampPage, MAX_EVENTS_PER_STREAM } from './memory-store.js';
@@ -25,6 +26,7 @@ import { EpochChannel, enc, hex } from './redis-epochs.js';
 import { RedisAvailability, redisTarget, type AvailabilityListener } from './redis-availability.js';
 import type {
   BlockType,
+  CounterOptions,
   ConnectionEvent,
   ConsumeOutcome,
   ConsumeProbe,
@@ -39,7 +41,9 @@ import type {
   TrackedPlayback,
 } from './store.js';
 
-export type RedisStoreConfig = Config['store']['redis'];
+type RedisSection = Config['store']['redis'];
+/** The `store.redis` section; the WAIT settings may be left out (no waiting). */
+export type RedisStoreConfig = Omit<RedisSection, 'waitReplicas' | 'waitTimeoutMs'> & Partial<Pick<RedisSection, 'waitReplicas' | 'waitTimeoutMs'>>;
 type Client = (Redis | Cluster) & ScriptCommands;
 
 /**
@@ -64,6 +68,13 @@ export class RedisStore implements Store {
   private readonly firstReady: Promise<void>;
   private readonly epochChannel: EpochChannel;
   private readonly watchers = new Set<() => void>();
+  /** Replicas that must acknowledge a consume (Redis WAIT); 0 = none. */
+  private readonly waitReplicas: number;
+  private readonly waitTimeoutMs: number;
+  /** Sentinel: consecutive command timeouts, and when the master was last re-resolved. */
+  private timeouts = 0;
+  private lastReresolve = 0;
+  private readonly sentinel: boolean;
   private readonly availability: RedisAvailability;
   readonly target: string;
 
@@ -71,6 +82,9 @@ export class RedisStore implements Store {
     this.p = cfg.keyPrefix;
     this.epochChannel = new EpochChannel(cfg.keyPrefix);
     this.timeoutMs = cfg.commandTimeoutMs;
+    this.waitReplicas = cfg.cluster ? 0 : (cfg.waitReplicas ?? 0);
+    this.waitTimeoutMs = cfg.waitTimeoutMs ?? 200;
+    this.sentinel = cfg.sentinels !== undefined && cfg.cluster === undefined;
     const auth = cfg.password !== undefined ? { password: cfg.password } : {};
     const conn: RedisOptions = {
       ...auth,
@@ -93,7 +107,18 @@ export class RedisStore implements Store {
       };
       client = new Cluster(cfg.cluster, opts);
     } else if (cfg.sentinels) {
-      client = new Redis({ ...conn, ...behaviour, retryStrategy: retryDelay, sentinelRetryStrategy: retryDelay, sentinels: cfg.sentinels, name: cfg.sentinelName ?? 'mymaster' });
+      client = new Redis({
+        ...conn,
+        ...behaviour,
+        retryStrategy: retryDelay,
+        sentinelRetryStrategy: retryDelay,
+        sentinels: cfg.sentinels,
+        name: cfg.sentinelName ?? 'mymaster',
+        // Follow a promotion at once (Sentinel's +switch-master), even when the old master hangs
+        // and the connection to it never breaks; a demoted master's READONLY also re-resolves.
+        failoverDetector: true,
+        reconnectOnError: (err) => (err.message.startsWith('READONLY') ? 2 : false),
+      });
     } else {
       client = new Redis(cfg.url ?? 'redis://127.0.0.1:6379', { ...conn, ...behaviour, retryStrategy: retryDelay });
     }
@@ -148,6 +173,8 @@ export class RedisStore implements Store {
     )) as [ConsumeOutcome, string?, string?];
     const [outcome, json, seed] = res;
     if ((outcome !== 'ok' && outcome !== 'resumed') || json === undefined) return { outcome };
+    // A first consumption is a write: wait for the replicas when configured (a resumption wrote nothing).
+    if (outcome === 'ok' && consume && !probe.roomId) await this.replicated('consumeToken');
     // The tombstone stays in the stream's index (revokeTokens deletes it; lists skip it).
     const token = JSON.parse(json) as OneTimeToken;
     return outcome === 'resumed' ? { outcome, token, seed: seed ?? '' } : { outcome, token };
@@ -293,6 +320,7 @@ export class RedisStore implements Store {
   async markOnce(key: string, ttlMs: number): Promise<boolean> {
     const ttl = Math.max(1, Math.ceil(ttlMs));
     const r = await this.run('markOnce', (c) => c.set(`${this.p}:once:${enc(key)}`, '1', 'PX', ttl, 'NX'));
+    if (r === 'OK') await this.replicated('markOnce');
     return r === 'OK';
   }
 
@@ -381,6 +409,34 @@ export class RedisStore implements Store {
     await this.run('setShared', (c) => c.set(`${this.p}:shared:${enc(key)}`, value, 'PX', ttl));
   }
 
+  // --- counters ---------------------------------------------------------------------------
+
+  createCounter(opts: CounterOptions): RateLimiterAbstract {
+    const shape = { points: opts.points, duration: opts.durationSeconds };
+    const limiter = new RateLimiterRedis({
+      ...shape,
+      storeClient: this.client,
+      keyPrefix: `${this.p}:rl:${opts.name}`,
+      // Not connected: count in memory at once instead of waiting for a command timeout.
+      rejectIfRedisNotReady: true,
+      insuranceLimiter: new RateLimiterMemory({ ...shape, keyPrefix: opts.name }),
+    });
+    // Until the first connection, wait for it (within the command timeout) like every other call,
+    // so a fresh replica does not count its first attempts in memory only.
+    return new Proxy(limiter, {
+      get: (target, prop, receiver) => {
+        const value = Reflect.get(target, prop, receiver) as unknown;
+        if (typeof value !== 'function' || this.everReady) return value;
+        return async (...args: unknown[]) => {
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([this.firstReady, new Promise((r) => (timer = setTimeout(r, this.timeoutMs)))]);
+          clearTimeout(timer);
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+  }
+
   // --- lifecycle ------------------------------------------------------------------------
 
   async ping(): Promise<void> {
@@ -400,8 +456,10 @@ export class RedisStore implements Store {
       // not connected: nothing to say goodbye to
     } finally {
       clearTimeout(timer);
-      // Not after a clean QUIT: ioredis would arm a 2 s timer waiting for an already closed socket.
-      if (!quit) this.client.disconnect();
+      // Not after a clean QUIT: ioredis would arm a timer waiting for an already closed socket —
+      // except with Sentinel, where only disconnect() also closes the failover detector's
+      // subscriptions to the sentinels.
+      if (!quit || this.sentinel) this.client.disconnect();
     }
   }
 
@@ -410,6 +468,33 @@ export class RedisStore implements Store {
   }
 
   // --- internals ------------------------------------------------------------------------
+
+  /**
+   * With waitReplicas: WAIT until that many replicas have every write of this connection so far,
+   * else StoreUnavailableError — the caller fails closed rather than accept a consume a failover
+   * could undo (the master that took it may be demoted and resynced without it).
+   */
+  private async replicated(what: string): Promise<void> {
+    if (this.waitReplicas === 0) return;
+    const acked = await this.run(`${what}:wait`, (c) => (c as Redis).wait(this.waitReplicas, this.waitTimeoutMs));
+    if (acked < this.waitReplicas) {
+      throw new StoreUnavailableError(`${what} acknowledged by ${acked} of ${this.waitReplicas} replicas within ${this.waitTimeoutMs} ms`);
+    }
+  }
+
+  /**
+   * Sentinel: a master that hangs keeps its TCP connection, so ioredis never reconnects by itself.
+   * After two consecutive command timeouts the connection is dropped (at most once a second) and
+   * the master is asked of Sentinel again.
+   */
+  private onTimeout(): void {
+    if (!this.sentinel || ++this.timeouts < 2) return;
+    const now = Date.now();
+    if (now - this.lastReresolve < 1000) return;
+    this.lastReresolve = now;
+    this.timeouts = 0;
+    (this.client as Redis).disconnect(true);
+  }
 
   /**
    * Runs one store operation of at most `rounds` sequential round trips under a deadline, and
@@ -425,9 +510,11 @@ export class RedisStore implements Store {
     });
     try {
       const out = await Promise.race([this.whenReady().then(() => op(this.client)), deadline]);
+      this.timeouts = 0;
       this.availability.succeeded();
       return out;
     } catch (err) {
+      if (isTimeout(err)) this.onTimeout();
       const failure = err instanceof StoreUnavailableError ? err : new StoreUnavailableError(`Redis ${what} failed: ${describe(err)}`, { cause: err });
       this.availability.failed(failure.message);
       throw failure;
@@ -449,6 +536,10 @@ export class RedisStore implements Store {
 
 function mergeSubscriber(base: string, block: string): Subscriber {
   return { ...(JSON.parse(base) as Subscriber), ...(block ? (JSON.parse(block) as Partial<Subscriber>) : {}) };
+}
+
+function isTimeout(err: unknown): boolean {
+  return err instanceof Error && /did not answer|timed out/i.test(err.message);
 }
 
 function describe(err: unknown): string {

@@ -1,6 +1,7 @@
 // One store interface, two implementations (memory-store.ts, redis-store.ts) run through the same
 // test suite (test/store/). Every method may reject with StoreUnavailableError when the backing
 // store cannot answer; callers turn that into 503 (fail closed).
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Role } from '../decision/types.js';
 
 /** Ant Media's Token shape (REST and store). `expireDate` is unix *seconds*. */
@@ -112,6 +113,14 @@ export interface RegisteredStream {
   registeredAt: number; // ms
 }
 
+/** A fixed-window counter: `points` per `durationSeconds` per key (rate limits and lockouts). */
+export interface CounterOptions {
+  /** Distinguishes counters sharing one store (e.g. 'fail:sub', 'lockouts:ip'). */
+  name: string;
+  points: number;
+  durationSeconds: number;
+}
+
 export interface Store {
   readonly kind: 'memory' | 'redis';
 
@@ -199,6 +208,14 @@ export interface Store {
   // --- shared cache (e.g. a JWKS fetched by one replica, reused by the fleet) --------------
   getShared(key: string): Promise<string | null>;
   setShared(key: string, value: string, ttlMs: number): Promise<void>;
+
+  // --- counters (rate limits, lockouts) --------------------------------------------------
+  /**
+   * A rate-limiter-flexible counter kept where this store keeps its state, so every replica on
+   * the store shares it (atomic INCR + expiry in one Lua script on Redis). While the store cannot
+   * answer it counts in process memory instead (rate-limiter-flexible's insurance limiter).
+   */
+  createCounter(opts: CounterOptions): RateLimiterAbstract;
 
   // --- lifecycle ------------------------------------------------------------------------
   /** Resolves when the store answers; rejects with StoreUnavailableError otherwise. */

@@ -14,7 +14,7 @@ import { clientIpOf, peerAddress } from '../request/context.js';
 import type { Role } from '../decision/types.js';
 import { resolveTarget } from '../authorize/target.js';
 import { authorize } from '../authorize/authorize.js';
-import { sendJson, sendReason } from '../proxy/respond.js';
+import { retryAfter, sendJson, sendReason } from '../proxy/respond.js';
 import { noteDecision } from '../observability/response-note.js';
 
 const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
@@ -48,7 +48,8 @@ function verifyRole(rawQuery: string): Role | null | undefined {
 }
 
 export async function handleVerify(rt: Runtime, req: IncomingMessage, res: ServerResponse, rawQuery: string): Promise<void> {
-  const deny = (reason: ReasonCode) => sendReason(res, 'verify', reason, { 'x-streamgate-reason': reason }); // a proxy can copy the header (auth_request_set), not the body
+  // a proxy can copy the reason header (auth_request_set), not the body
+  const deny = (reason: ReasonCode, headers?: Record<string, string>) => sendReason(res, 'verify', reason, { 'x-streamgate-reason': reason, ...headers });
   if (req.method !== 'GET' && req.method !== 'HEAD') return deny(Reason.methodNotAllowed);
   // Forwarded facts are believed only from configured proxies; anyone else learns nothing.
   if (!rt.isTrustedProxy(peerAddress(req))) return deny(Reason.routeDenied);
@@ -83,7 +84,7 @@ export async function handleVerify(rt: Runtime, req: IncomingMessage, res: Serve
     path: canonical.path,
   });
   noteDecision(res, decision, ctx);
-  if (!decision.allow) return deny(decision.reason);
+  if (!decision.allow) return deny(decision.reason, retryAfter(decision));
   const headers: Record<string, string> = {};
   // Nothing can be rewritten here (nginx serves the body): the grant travels as a cookie
   // (nginx: auth_request_set $c $upstream_http_set_cookie; add_header Set-Cookie $c;) and in a header.

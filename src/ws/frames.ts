@@ -74,11 +74,15 @@ function joinRoomRole(m: Record<string, unknown>): Role {
 export function inspectFrame(frame: Buffer, releases: boolean): Inspection {
   if (!mayNeedInspection(frame, releases)) return PASS;
   let parsed: unknown;
+  const text = frame.toString('utf8');
   try {
-    parsed = JSON.parse(frame.toString('utf8'));
+    parsed = JSON.parse(text);
   } catch {
     return mayNeedInspection(frame, false) ? { kind: 'refuse', definition: Definition.unauthorized } : PASS;
   }
+  // JSON.parse keeps the last of duplicate keys, json-simple and others the first: a frame that two
+  // parsers could read as two different commands (or streams) is refused, at any depth.
+  if (hasDuplicateKey(text)) return { kind: 'refuse', definition: Definition.unauthorized };
   // The origin casts the frame to an object and `command` to a string: anything else never starts media.
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return PASS;
   const m = parsed as Record<string, unknown>;
@@ -103,6 +107,50 @@ export function inspectFrame(frame: Buffer, releases: boolean): Inspection {
     default:
       return PASS;
   }
+}
+
+/**
+ * Whether any object in a valid JSON text (RFC 8259) has two members with the same name after
+ * unescaping (`"command"` and `"comm\u0061nd"` are the same name). Linear scan; call only on text
+ * JSON.parse accepted.
+ */
+export function hasDuplicateKey(json: string): boolean {
+  // One entry per open container: the member names seen so far (objects) or null (arrays).
+  const stack: (Set<string> | null)[] = [];
+  let expectKey = false;
+  for (let i = 0; i < json.length; i++) {
+    const c = json.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      let j = i + 1;
+      let escaped = false;
+      for (; j < json.length; j++) {
+        const d = json.charCodeAt(j);
+        if (d === 0x5c) {
+          j++;
+          escaped = true;
+        } else if (d === 0x22) break;
+      }
+      if (expectKey) {
+        const raw = json.slice(i, j + 1);
+        const name = escaped ? (JSON.parse(raw) as string) : raw.slice(1, -1);
+        const names = stack[stack.length - 1]!;
+        if (names.has(name)) return true;
+        names.add(name);
+        expectKey = false;
+      }
+      i = j;
+    } else if (c === 0x7b /* { */) {
+      stack.push(new Set());
+      expectKey = true;
+    } else if (c === 0x5b /* [ */) {
+      stack.push(null);
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      stack.pop();
+    } else if (c === 0x2c /* , */) {
+      expectKey = stack[stack.length - 1] instanceof Set;
+    }
+  }
+  return false;
 }
 
 function gated(m: Record<string, unknown>, command: GatedCommandName): Inspection {

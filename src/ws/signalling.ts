@@ -7,9 +7,10 @@ import type { AppRuntime } from '../decision/policy.js';
 import { authorize } from '../authorize/authorize.js';
 import { gatedTarget } from '../authorize/target.js';
 import type { Epochs } from '../store/store.js';
+import { Reason } from '../errors.js';
 import { Hold, type Relay } from './relay.js';
 import { ExpiryWatch, type EndCause, type WatchedStream } from './expiry-watch.js';
-import { definitionFor, errorFrame, forwardedFrame, inspectFrame, type DefinitionCode, type GatedCommand } from './frames.js';
+import { Definition, definitionFor, errorFrame, forwardedFrame, inspectFrame, type DefinitionCode, type GatedCommand } from './frames.js';
 
 export interface SignallingEvents {
   refused(definition: DefinitionCode): void;
@@ -69,8 +70,11 @@ export class Signalling {
   }
 
   private process(data: Buffer, binary: boolean): void {
-    if (binary) return this.relay.toOrigin(data, true);
     const v = inspectFrame(data, this.watch.size > 0);
+    // Commands are text frames (RFC 6455 §5.6): an origin that decodes a binary frame as text
+    // would act on a command we never authorized, so a binary frame that holds one is refused.
+    if (binary && v.kind !== 'pass') return this.refuse(v.kind === 'refuse' ? v.definition : definitionFor(Reason.tokenInvalid), v.kind === 'gate' ? v.streamId : undefined);
+    if (binary) return this.relay.toOrigin(data, true);
     switch (v.kind) {
       case 'pass':
         return this.relay.toOrigin(data, false);
@@ -113,7 +117,8 @@ export class Signalling {
     });
     const baseline = await epochs;
     if (this.relay.closed) return;
-    if (!d.allow) return this.refuse(definitionFor(d.reason), cmd.streamId);
+    // A wrong subscriber code was counted against this address by the check itself.
+    if (!d.allow) return this.refuse(definitionFor(d.reason), cmd.streamId, d.reason === Reason.subscriberCodeInvalid || d.reason === Reason.tooManyAttempts);
     this.relay.toOrigin(forwardedFrame(cmd, rt.config.ws.stripCredentials), false);
     if (cmd.stopFrame === null) return;
     const sid = d.subscriberId ?? subscriberId;
@@ -134,14 +139,29 @@ export class Signalling {
     this.watch.add(watched);
   }
 
-  private refuse(definition: DefinitionCode, streamId?: string): void {
+  private refuse(definition: DefinitionCode, streamId?: string, counted = false): void {
     this.events.refused(definition);
     this.relay.toClient(errorFrame(definition, streamId), false);
-    if (++this.refusals >= this.rt.config.ws.maxRefusals) {
-      this.queue.length = 0;
-      this.queuedBytes = 0;
-      this.relay.close('client', 1008, 'too many refused commands');
-    }
+    if (++this.refusals >= this.rt.config.ws.maxRefusals) return this.closeForRefusals('too many refused commands');
+    if (definition === Definition.tooManyAttempts) return this.closeForRefusals('too many attempts');
+    // Refusals count against the client's address across sockets and replicas: reconnecting after
+    // maxRefusals does not reset them. Past the limit the socket is closed and upgrades are refused.
+    if (counted || !this.rt.attempts) return;
+    const attempts = this.rt.attempts;
+    void attempts.failure(this.clientIp).then(
+      (locked) => {
+        if (!locked || this.relay.closed) return;
+        this.relay.toClient(errorFrame(Definition.tooManyAttempts, streamId), false);
+        this.closeForRefusals('too many attempts');
+      },
+      (err: unknown) => this.rt.log.error({ err }, 'signalling attempt limiter failed'),
+    );
+  }
+
+  private closeForRefusals(reason: string): void {
+    this.queue.length = 0;
+    this.queuedBytes = 0;
+    this.relay.close('client', 1008, reason);
   }
 
   private endStream(s: WatchedStream, cause: EndCause, definition: DefinitionCode): void {

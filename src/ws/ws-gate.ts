@@ -1,7 +1,9 @@
-// Front door 3: the signalling WebSocket (`/{app}/{websocketPath}`). The origin leg is opened
-// first, so an origin that refuses the handshake is answered to the client with the same HTTP
-// status before the client's socket is ever accepted; then both legs are relayed (relay.ts) with
-// every client frame inspected (signalling.ts).
+// Front door 3: the signalling WebSocket (`/{app}/{websocketPath}`). The client is accepted after
+// the gate's own checks (route, upgrade headers, the per-address attempt limits); the origin leg is
+// opened only when a first frame is to be forwarded (relay.ts), so refused clients never cost an
+// origin connection. An origin that then refuses or fails closes the client with 1014 (bad gateway)
+// and the origin's status in the reason. Both legs are relayed with every client frame inspected
+// (signalling.ts).
 //
 // Memory per connection (HWM = 64 KiB high-water mark, F = largest message in that direction):
 //   idle: two ws objects and two sockets; no per-message deflate (a zlib context costs far more than
@@ -32,8 +34,6 @@ import { Signalling } from './signalling.js';
 export const HIGH_WATER_MARK = 64 * 1024;
 /** Cap for origin → client messages (Ant Media's largest are room/subscriber lists, a few KiB). */
 export const ORIGIN_MAX_FRAME = 1024 * 1024;
-/** Bytes of an origin's refusal body passed to the client. */
-const MAX_REFUSAL_BODY = 4096;
 
 export interface WsGate {
   /** `server.on('upgrade', gate.handleUpgrade)` */
@@ -75,9 +75,9 @@ function respond(socket: Duplex, status: number, body: string, contentType = 'ap
 }
 
 /** A refused handshake: the reason table's status and the JSON deny body of the HTTP doors. */
-function refuse(socket: Duplex, reason: ReasonCode): void {
+function refuse(socket: Duplex, reason: ReasonCode, extra?: string): void {
   const status = statusAt('websocket', reason);
-  respond(socket, status, JSON.stringify({ error: errorWord(status), reason }), undefined, status === 503 ? 'Retry-After: 2\r\n' : '');
+  respond(socket, status, JSON.stringify({ error: errorWord(status), reason }), undefined, extra ?? (status === 503 ? 'Retry-After: 2\r\n' : ''));
 }
 
 /** The checks ws.handleUpgrade would make, done before an origin connection is spent on them. */
@@ -118,8 +118,6 @@ function originCookie(value: string | undefined, own: string): string | undefine
 export function createWsGate(rt: Runtime, fallback?: (req: IncomingMessage, res: ServerResponse) => void): WsGate {
   const m = metricsFor(rt);
   const relays = new Set<Relay>();
-  // The subprotocol the origin chose, per client request, for handleProtocols below.
-  const chosen = new WeakMap<IncomingMessage, string>();
   let draining = false;
   const wss = new WebSocketServer({
     noServer: true,
@@ -127,7 +125,8 @@ export function createWsGate(rt: Runtime, fallback?: (req: IncomingMessage, res:
     perMessageDeflate: false,
     maxPayload: rt.config.ws.maxFrameBytes,
     autoPong: false,
-    handleProtocols: (_offered, req) => chosen.get(req) ?? false,
+    // The origin is asked later, for the one protocol the client got (see openOrigin).
+    handleProtocols: (offered) => offered.values().next().value ?? false,
   });
 
   function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -161,7 +160,21 @@ export function createWsGate(rt: Runtime, fallback?: (req: IncomingMessage, res:
     // Ant Media's credential parameters per origin.stripCredentials; the playback grant never.
     const query = stripCredentials(canonical.rawQuery, rt.config.session.param, !rt.config.origin.stripCredentials);
     const target = new URL(canonical.path + (query ? `?${query}` : ''), rt.config.origin.url.replace(/^http/, 'ws'));
-    connectOrigin(app, req, socket, head, target.href, offered);
+    const clientIp = clientIpOf(rt.isTrustedProxy, req);
+    if (!rt.attempts) return accept(app, req, socket, head, target.href, clientIp);
+    // Locked-out addresses and upgrade floods are refused before anything is accepted.
+    rt.attempts.upgrade(clientIp).then(
+      (locked) => {
+        if (socket.destroyed) return;
+        if (!locked) return accept(app, req, socket, head, target.href, clientIp);
+        m.handshakes.labels('limited').inc();
+        refuse(socket, Reason.tooManyAttempts, `Retry-After: ${locked.retryAfterSeconds}\r\n`);
+      },
+      (err: unknown) => {
+        rt.log.error({ err }, 'signalling attempt limiter failed');
+        deny(Reason.storeUnavailable);
+      },
+    );
   }
 
   /** An ordinary HTTP exchange on the socket (the Upgrade header is ignored, as RFC 9110 allows). */
@@ -174,7 +187,13 @@ export function createWsGate(rt: Runtime, fallback?: (req: IncomingMessage, res:
     fallback!(req, res);
   }
 
-  function connectOrigin(app: AppRuntime, req: IncomingMessage, socket: Duplex, head: Buffer, url: string, offered: string[]): void {
+  function accept(app: AppRuntime, req: IncomingMessage, socket: Duplex, head: Buffer, url: string, clientIp: string): void {
+    if (draining) return refuse(socket, Reason.shuttingDown);
+    wss.handleUpgrade(req, socket, head, (client) => start(app, req, client, url, clientIp));
+  }
+
+  /** Opens the origin leg for a relay whose client has something to forward. */
+  function openOrigin(app: AppRuntime, req: IncomingMessage, relay: Relay, url: string): void {
     const fwd = forwardedFor(rt.isTrustedProxy, req);
     const headers: Record<string, string> = { 'x-forwarded-for': fwd.forwardedFor, 'x-forwarded-proto': fwd.proto };
     if (fwd.host) headers['x-forwarded-host'] = fwd.host;
@@ -187,7 +206,8 @@ export function createWsGate(rt: Runtime, fallback?: (req: IncomingMessage, res:
       const v = req.headers[name];
       if (typeof v === 'string') headers[name] = v;
     }
-    const upstream = new WebSocket(url, offered, {
+    const protocol = relay.client.protocol;
+    const upstream = new WebSocket(url, protocol ? [protocol] : [], {
       headers,
       perMessageDeflate: false,
       maxPayload: Math.max(ORIGIN_MAX_FRAME, rt.config.ws.maxFrameBytes),
@@ -196,72 +216,45 @@ export function createWsGate(rt: Runtime, fallback?: (req: IncomingMessage, res:
       autoPong: false,
     });
     let settled = false;
-    const clientGone = () => {
-      if (!settled) {
-        settled = true;
-        upstream.terminate();
-      }
-    };
-    socket.once('close', clientGone);
-
-    upstream.once('unexpected-response', (creq, res) => {
-      // The origin refused: the client gets the same status (body bounded, internal headers dropped).
-      const chunks: Buffer[] = [];
-      let size = 0;
-      const finish = () => {
-        if (settled) return;
-        settled = true;
-        socket.off('close', clientGone);
-        const status = res.statusCode ?? 502;
-        m.handshakes.labels(`origin_${Math.floor(status / 100)}xx`).inc();
-        const type = typeof res.headers['content-type'] === 'string' ? res.headers['content-type'] : 'text/plain';
-        respond(socket, status, Buffer.concat(chunks).toString('utf8'), type);
-        creq.destroy();
-      };
-      res.on('data', (c: Buffer) => {
-        if (size < MAX_REFUSAL_BODY) chunks.push(c.subarray(0, MAX_REFUSAL_BODY - size));
-        size += c.length;
-        if (size >= MAX_REFUSAL_BODY) finish();
-      });
-      res.once('end', finish);
-      res.once('error', finish);
-    });
-    upstream.once('error', (err) => {
+    const fail = (outcome: string, reason: string) => {
       if (settled) return;
       settled = true;
-      socket.off('close', clientGone);
+      m.handshakes.labels(outcome).inc();
+      upstream.terminate();
+      // RFC 6455 registry: 1014 = the gateway got an invalid response from the upstream server.
+      relay.originFailed(1014, reason);
+    };
+    upstream.once('unexpected-response', (creq, res) => {
+      const status = res.statusCode ?? 502;
+      res.resume();
+      creq.destroy();
+      fail(`origin_${Math.floor(status / 100)}xx`, `origin refused the WebSocket: HTTP ${status}`);
+    });
+    upstream.once('error', (err) => {
       const timeout = /timed out/i.test(err.message);
-      m.handshakes.labels('origin_error').inc();
       rt.log.warn({ err: err.message, app: app.name }, 'signalling origin handshake failed');
-      refuse(socket, timeout ? Reason.originTimeout : Reason.originUnavailable);
+      fail('origin_error', timeout ? Reason.originTimeout : Reason.originUnavailable);
     });
     upstream.once('open', () => {
       if (settled) return upstream.terminate();
       settled = true;
-      socket.off('close', clientGone);
-      if (socket.destroyed || draining) {
+      if (draining) {
         upstream.terminate();
-        return socket.destroy();
+        return relay.originFailed(1001, 'server shutting down');
       }
-      if (upstream.protocol) chosen.set(req, upstream.protocol);
-      let accepted = false;
-      // Synchronous without verifyClient: if ws refused the handshake itself, the origin leg goes too.
-      wss.handleUpgrade(req, socket, head, (client) => {
-        accepted = true;
-        start(app, req, client, upstream);
-      });
-      if (!accepted) upstream.terminate();
+      m.handshakes.labels('origin_ok').inc();
+      relay.attachOrigin(upstream);
     });
   }
 
-  function start(app: AppRuntime, req: IncomingMessage, client: WebSocket, upstream: WebSocket): void {
+  function start(app: AppRuntime, req: IncomingMessage, client: WebSocket, url: string, clientIp: string): void {
     m.handshakes.labels('ok').inc();
     m.connections.inc();
-    const clientIp = clientIpOf(rt.isTrustedProxy, req);
     let signalling: Signalling | null = null;
-    const relay = new Relay(client, upstream, {
+    const relay: Relay = new Relay(client, {
       highWaterMark: HIGH_WATER_MARK,
       onClientMessage: (data, binary) => signalling!.onMessage(data, binary),
+      openOrigin: () => openOrigin(app, req, relay, url),
       onEnd: ({ side, code }) => {
         relays.delete(relay);
         m.connections.dec();
@@ -282,7 +275,7 @@ export function createWsGate(rt: Runtime, fallback?: (req: IncomingMessage, res:
     for (const r of open) r.closeBoth(1001, 'server shutting down');
     const deadline = Date.now() + timeoutMs;
     // Both legs of every relay, so no close frame still in a write queue is cut by terminate().
-    const lingering = () => open.some((r) => r.client.readyState !== WebSocket.CLOSED || r.origin.readyState !== WebSocket.CLOSED);
+    const lingering = () => open.some((r) => r.client.readyState !== WebSocket.CLOSED || (r.origin !== null && r.origin.readyState !== WebSocket.CLOSED));
     while (lingering() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     for (const r of open) r.terminate();
     wss.close();

@@ -245,3 +245,82 @@ export async function haveRedisCli(): Promise<boolean> {
     return false;
   }
 }
+
+export interface SentinelGroup {
+  sentinels: { host: string; port: number }[];
+  name: string;
+  master: RedisServer;
+  replicas: RedisServer[];
+  /** Port of the master Sentinel currently names. */
+  currentMasterPort(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/**
+ * One master, `replicaCount` replicas and three Sentinels (quorum 2, master down after
+ * `downAfterMs`), for failover tests. Resolves once the replicas are in sync and every Sentinel
+ * knows the others and the replicas.
+ */
+export async function startSentinelGroup(name = 'sgfail', replicaCount = 1, downAfterMs = 1000): Promise<SentinelGroup> {
+  const master = await startRedisServer();
+  const replicas: RedisServer[] = [];
+  for (let i = 0; i < replicaCount; i++) replicas.push(await startRedisServer(['--replicaof', '127.0.0.1', String(master.port)]));
+  const dir = tempDir('sentinels');
+  const procs: Proc[] = [];
+  const ports: number[] = [];
+  const stop = async () => {
+    await Promise.all(procs.map((p) => p.stop()));
+    await Promise.all([master.destroy(), ...replicas.map((r) => r.destroy())]);
+    removeDir(dir);
+  };
+  try {
+    for (const replica of replicas) {
+      await waitFor('replica in sync', async () => (await run(REDIS_CLI, ['-p', String(replica.port), 'info', 'replication'], { timeout: 2000 })).stdout.includes('master_link_status:up'));
+    }
+    for (let i = 0; i < 3; i++) {
+      const port = await freePort();
+      const conf = join(dir, `sentinel-${i}.conf`);
+      writeFileSync(
+        conf,
+        [
+          `port ${port}`,
+          'bind 127.0.0.1',
+          `dir ${dir}`,
+          `sentinel monitor ${name} 127.0.0.1 ${master.port} 2`,
+          `sentinel down-after-milliseconds ${name} ${downAfterMs}`,
+          `sentinel failover-timeout ${name} 4000`,
+          `sentinel parallel-syncs ${name} 1`,
+          '',
+        ].join('\n'),
+      );
+      const p = new Proc([conf, '--sentinel'], dir);
+      procs.push(p);
+      await p.start(port, `SENTINEL get-master-addr-by-name ${name}`, '*2');
+      ports.push(port);
+    }
+    // Every Sentinel has found the others and the replica (needed for a quorum and a promotion).
+    await waitFor('sentinels know each other', async () => {
+      for (const port of ports) {
+        const { stdout } = await run(REDIS_CLI, ['-p', String(port), 'sentinel', 'master', name], { timeout: 2000 });
+        const lines = stdout.split('\n').map((l) => l.trim());
+        const field = (k: string) => Number(lines[lines.indexOf(k) + 1]);
+        if (field('num-other-sentinels') < 2 || field('num-slaves') < replicaCount) return false;
+      }
+      return true;
+    }, 20_000);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return {
+    sentinels: ports.map((port) => ({ host: '127.0.0.1', port })),
+    name,
+    master,
+    replicas,
+    currentMasterPort: async () => {
+      const { stdout } = await run(REDIS_CLI, ['-p', String(ports[0]), 'sentinel', 'get-master-addr-by-name', name], { timeout: 2000 });
+      return Number(stdout.trim().split('\n')[1]);
+    },
+    stop,
+  };
+}

@@ -89,6 +89,7 @@ export async function startTestWsOrigin(): Promise<TestWsOrigin> {
         return ws.send(buf, { binary: true });
       }
       const text = buf.toString();
+      if (text === WARM_UP) return; // opens the gate's origin leg; not part of any test's traffic
       o.frames.push({ conn, text, binary: null });
       let msg: Record<string, unknown>;
       try {
@@ -248,4 +249,25 @@ export function connectClient(
     });
     ws.on('error', (err) => reject(err)); // also keeps later errors from being unhandled
   });
+}
+
+/**
+ * The gate opens its origin leg only when a first frame is forwarded. Tests about the relay send
+ * this frame (which the test origin neither records nor answers) to get the leg; resolves with its
+ * connection number (index + 1 in origin.sockets).
+ */
+export const WARM_UP = '{"command":"warmUp"}';
+export async function openOriginLeg(c: TestWsClient, origin: TestWsOrigin): Promise<number> {
+  const before = origin.sockets.length;
+  c.send(WARM_UP);
+  await origin.until(() => origin.sockets.length > before);
+  const conn = origin.sockets.length;
+  // The origin has the socket; the gate has attached it once a ping gets relayed (before that the
+  // gate answers pings itself).
+  const mark = `warm-${conn}`;
+  while (!origin.pings.some((p) => p.conn === conn && p.data === mark)) {
+    c.ws.ping(mark);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return conn;
 }

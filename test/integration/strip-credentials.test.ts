@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestOrigin, type TestOrigin } from '../helpers/origin.js';
-import { startTestWsOrigin, connectClient, type TestWsOrigin } from '../helpers/ws-origin.js';
+import { startTestWsOrigin, connectClient, openOriginLeg, type TestWsOrigin } from '../helpers/ws-origin.js';
 import { startTestGate, HASH_SECRET } from '../helpers/gate.js';
 import type { RunningGate } from '../../src/server.js';
 import { hashToken } from '../../src/checks/hash-token.js';
@@ -68,6 +68,7 @@ for (const strip of [true, false]) {
 
     test('the WebSocket upgrade follows the same rule; the grant never goes', async () => {
       const client = await connectClient(`${wsGate.url.replace('http', 'ws')}/LiveApp/websocket?token=${play}&sg=g&x=1`);
+      await openOriginLeg(client, wsOrigin); // the origin leg opens with the first forwarded frame
       client.ws.close();
       await client.closed;
       assert.equal(wsOrigin.handshakes.at(-1)!.url, strip ? '/LiveApp/websocket?x=1' : `/LiveApp/websocket?token=${play}&x=1`);

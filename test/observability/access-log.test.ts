@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestGate, HASH_SECRET, JWT_SECRET } from '../helpers/gate.js';
 import { startTestOrigin, type TestOrigin } from '../helpers/origin.js';
-import { connectClient, HandshakeRefused, startTestWsOrigin } from '../helpers/ws-origin.js';
+import { connectClient, openOriginLeg, HandshakeRefused, startTestWsOrigin } from '../helpers/ws-origin.js';
 import { captureLogs, sample, until } from '../helpers/logs.js';
 import { hashToken } from '../../src/checks/hash-token.js';
 import { mintStreamJwt } from '../../src/checks/mint-jwt.js';
@@ -150,6 +150,7 @@ describe('access log and request metrics', () => {
     try {
       const wsUrl = gate.url.replace('http', 'ws');
       const c = await connectClient(`${wsUrl}/LiveApp/websocket?token=secret-ws-token`, { headers: { traceparent: TRACEPARENT } });
+      await openOriginLeg(c, wsOrigin); // the origin leg opens with the first forwarded frame
       await assert.rejects(connectClient(`${wsUrl}/NoApp/websocket`), (e: unknown) => e instanceof HandshakeRefused && e.status === 404);
       c.ws.close();
       await c.closed;

@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startTestGate } from '../helpers/gate.js';
-import { connectClient, startTestWsOrigin, type TestWsClient, type TestWsOrigin } from '../helpers/ws-origin.js';
+import { connectClient, openOriginLeg, startTestWsOrigin, type TestWsClient, type TestWsOrigin } from '../helpers/ws-origin.js';
 import type { RunningGate } from '../../src/server.js';
 import { HIGH_WATER_MARK } from '../../src/ws/ws-gate.js';
 
@@ -41,6 +41,7 @@ describe('websocket gate: backpressure', () => {
 
   test('a client that stops reading while the origin floods: the gate stays under its bound, nothing is lost', async (t) => {
     const c = await connectClient(`${gate.url.replace('http', 'ws')}/OpenApp/websocket`);
+    await openOriginLeg(c, origin);
     open.push(c);
     const conn = origin.sockets.length;
     c.ws.pause();
@@ -62,6 +63,7 @@ describe('websocket gate: backpressure', () => {
 
   test('an origin that stops reading while the client floods: the client is paused, the gate stays under its bound', async (t) => {
     const c = await connectClient(`${gate.url.replace('http', 'ws')}/OpenApp/websocket`);
+    await openOriginLeg(c, origin);
     open.push(c);
     const conn = origin.sockets.length;
     const originSide = origin.sockets[conn - 1]!;

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { request } from 'undici';
 import { startTestGate, HASH_SECRET, JWT_SECRET } from '../helpers/gate.js';
-import { connectClient, HandshakeRefused, startTestWsOrigin, type TestWsClient, type TestWsOrigin } from '../helpers/ws-origin.js';
+import { connectClient, openOriginLeg, HandshakeRefused, startTestWsOrigin, type TestWsClient, type TestWsOrigin } from '../helpers/ws-origin.js';
 import type { RunningGate } from '../../src/server.js';
 import { hashToken } from '../../src/checks/hash-token.js';
 import { mintStreamJwt } from '../../src/checks/mint-jwt.js';
@@ -40,13 +40,15 @@ describe('websocket gate', () => {
   const client = async (app = 'LiveApp', opts?: Parameters<typeof connectClient>[1]) => {
     const c = await connectClient(ws(app), opts);
     open.push(c);
+    await openOriginLeg(c, origin);
     return c;
   };
   const gatedSeen = () => origin.frames.filter((f) => f.text && /"command":"(publish|play|join|joinRoom|getTrackList)"/.test(f.text)).length;
 
   before(async () => {
     origin = await startTestWsOrigin();
-    gate = await startTestGate({ origin: { url: origin.url }, store: redisStore, apps, ws: { maxRefusals: 3, revocationCheckSeconds: 1 } });
+    // Refusals here are about definitions, not lockouts (test/security/ws-attempts.test.ts).
+    gate = await startTestGate({ origin: { url: origin.url }, store: redisStore, apps, ws: { maxRefusals: 3, revocationCheckSeconds: 1 }, limits: { attempts: { perIp: 100_000 } } });
     ws = (app, path = 'websocket') => `${gate.url.replace('http', 'ws')}/${app}/${path}`;
   });
   after(async () => {
@@ -61,13 +63,15 @@ describe('websocket gate', () => {
       protocols: ['proto-a', 'proto-b'],
     });
     open.push(c);
+    await openOriginLeg(c, origin);
     assert.equal(c.ws.protocol, 'proto-a');
     const h = origin.handshakes.at(-1)!;
     assert.equal(h.url, '/OpenApp/websocket?x=1');
     assert.equal(h.headers.cookie, 'a=1; b=2');
     assert.equal(h.headers.origin, 'https://app.example');
     assert.equal(h.headers['user-agent'], 'test-ua/1');
-    assert.equal(h.headers['sec-websocket-protocol'], 'proto-a,proto-b');
+    // The client got the first protocol it offered; the origin is asked for that one.
+    assert.equal(h.headers['sec-websocket-protocol'], 'proto-a');
     assert.equal(h.headers['x-forwarded-for'], '127.0.0.1');
     assert.equal(h.headers['x-forwarded-proto'], 'http');
     assert.match(String(h.headers['x-forwarded-host']), /^127\.0\.0\.1:\d+$/);
@@ -258,7 +262,7 @@ describe('websocket gate', () => {
   test('shutdown closes every relay with 1001 on both legs and does not wait for the drain timeout', async () => {
     const g = await startTestGate({ origin: { url: origin.url }, apps, shutdown: { drainTimeoutMs: 5000 } });
     const c = await connectClient(`${g.url.replace('http', 'ws')}/OpenApp/websocket`);
-    const conn = origin.sockets.length;
+    const conn = await openOriginLeg(c, origin);
     assert.equal(g.wsGate.size, 1);
     const t0 = Date.now();
     await g.close();
@@ -269,11 +273,14 @@ describe('websocket gate', () => {
     assert.equal(g.wsGate.size, 0);
   });
 
-  test('an origin that refuses the handshake is answered with the same status; gate refusals are precise', async () => {
+  test('an origin that refuses the handshake closes the client with 1014 and its status; gate refusals are precise', async () => {
+    // The origin leg opens at the first forwarded frame, after the client was accepted.
     for (const status of [403, 404, 503]) {
       origin.refuseWith = { status, body: `no (${status})` };
       try {
-        await assert.rejects(connectClient(ws('OpenApp')), (e: HandshakeRefused) => e.status === status && e.body === `no (${status})`);
+        const c = await connectClient(ws('OpenApp'));
+        c.send({ command: 'getStreamInfo', streamId: 's1' });
+        assert.deepEqual(await c.closed, { code: 1014, reason: `origin refused the WebSocket: HTTP ${status}` });
       } finally {
         origin.refuseWith = null;
       }
@@ -309,7 +316,9 @@ describe('websocket gate', () => {
     assert.deepEqual(h2c, { status: 200, body: 'origin' });
     const dead = await startTestGate({ origin: { url: 'http://127.0.0.1:9' }, apps });
     try {
-      await assert.rejects(connectClient(`${dead.url.replace('http', 'ws')}/OpenApp/websocket`), (e: HandshakeRefused) => e.status === 502 && e.body.includes('origin_unavailable'));
+      const c = await connectClient(`${dead.url.replace('http', 'ws')}/OpenApp/websocket`);
+      c.send({ command: 'getStreamInfo', streamId: 's1' });
+      assert.deepEqual(await c.closed, { code: 1014, reason: 'origin_unavailable' });
     } finally {
       await dead.close();
     }
