@@ -10,6 +10,7 @@ import { createOriginPool } from './proxy/forward.js';
 import { instrumentStore } from './store/instrumented-store.js';
 import { PlaybackSessions, SESSION_GRACE_MS } from './session/playback-sessions.js';
 import { PlaybackEnds } from './session/playback-ends.js';
+import { RevocationCache } from './session/revocation-cache.js';
 import { recordConnectionEvent } from './api/connection-events.js';
 import type { StreamRegistry } from './checks/registered-stream.js';
 import { createRegistries } from './checks/origin-registry.js';
@@ -37,6 +38,8 @@ export interface Runtime {
   isVerifyCaller: (ip: string) => boolean;
   isPanelClient: (ip: string) => boolean;
   sessions: PlaybackSessions;
+  /** Revocation epochs in memory, kept current by push (started here, closed with the gate). */
+  revocations: RevocationCache;
   /** Writes `disconnected` events for HTTP playback sessions whose refreshes stopped. */
   playbackEnds: PlaybackEnds;
   /** Per app, when `publish.registry: origin`: where "registered stream" is asked (else the store). */
@@ -53,6 +56,13 @@ export function createRuntime(config: Config, deps: { store: Store; log: Logger;
   if (deps.store.watchAvailability) deps.store.watchAvailability(health.listener('store', deps.store.target ?? deps.store.kind));
   else health.report('store', deps.store.target ?? deps.store.kind, true);
   const store = instrumentStore(deps.store, deps.metrics);
+  // Background sync talks to the raw store: streamgate_store_calls_total counts request-path calls.
+  const revocations = new RevocationCache(deps.store, {
+    resyncMs: config.session.resyncSeconds * 1000,
+    log: deps.log,
+    onDataLoss: () => deps.metrics.storeDataLoss.inc(),
+  });
+  revocations.start();
   // Every new playback session is a `connected` event for the management API's statistics, and a
   // session whose refreshes stop (grant expiry + grace) a `disconnected` one, written by one replica.
   const playbackEnds = new PlaybackEnds(
@@ -65,6 +75,7 @@ export function createRuntime(config: Config, deps: { store: Store; log: Logger;
   const sessions = new PlaybackSessions(
     config.session,
     store,
+    revocations,
     (app, grant, protocol) => {
       void recordConnectionEvent({ store, log: deps.log }, app, { streamId: grant.streamId, subscriberId: grant.subscriberId, type: grant.role, eventType: 'connected', eventProtocol: protocol });
     },
@@ -84,6 +95,7 @@ export function createRuntime(config: Config, deps: { store: Store; log: Logger;
   const apps = compileApps(config, store, attempts, jwks);
   return {
     sessions,
+    revocations,
     playbackEnds,
     config,
     apps,

@@ -103,6 +103,7 @@ export async function startGate(config: Config, opts: StartOptions = {}): Promis
       await runtime.pool?.close().catch(() => undefined);
       // Hand this replica's live sessions to the store, so any replica reports their end.
       await runtime.playbackEnds.stop().catch(() => undefined);
+      runtime.revocations.close();
       await store.close().catch(() => undefined);
       log.info('streamgate stopped');
     })());

@@ -1,4 +1,4 @@
-// The admin listener: liveness, readiness (store reachable, config loaded) and Prometheus metrics,
+// The admin listener: liveness, readiness (store reachable or revocations synced, config loaded) and Prometheus metrics,
 // kept off the public port. The management API (issue 5) mounts here too.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Runtime } from '../runtime.js';
@@ -18,6 +18,10 @@ export function createAdminHandler(rt: Runtime, state: { draining: boolean }, ex
           await rt.store.ping();
           return sendJson(res, 200, { status: 'ready', store: rt.store.kind, apps: [...rt.apps.keys()] });
         } catch {
+          // Hash, JWT and grant playback run on the last-known revocation epochs: a replica that has
+          // synced them once stays in the Service while the store is down (else a store outage
+          // would take every replica out at once). Single-use credentials still answer 503.
+          if (rt.revocations.ready) return sendJson(res, 200, { status: 'degraded', store: 'unavailable', apps: [...rt.apps.keys()] });
           return sendJson(res, 503, { status: 'not_ready', reason: 'store_unavailable' });
         }
       }

@@ -57,7 +57,7 @@ export async function authorize(deps: AuthorizeDeps, door: Door, target: GatedTa
   const startedAt = performance.now();
   const { app, role, kind, streamIds } = target;
   const credentials: Credentials = { ...presented.credentials };
-  credentials.grant = deps.sessions.presentedGrant(credentials, kind, presented.cookieHeader);
+  credentials.grant = deps.sessions.presentedGrant(credentials, kind, presented.cookieHeader, streamIds);
   const ctx: RequestContext = {
     app: app.name,
     streamId: streamIds[0] ?? '',

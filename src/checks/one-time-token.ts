@@ -1,12 +1,14 @@
 // One-time tokens (reference §2, improvements §13.5): the store consumes atomically across replicas;
 // a mismatch never consumes, HEAD/probes (ctx.consume = false) never consume, room tokens are reusable.
+// The client that spent a token may re-present it (live-playlist refresh, Range request, SDK
+// re-publish): its tombstone remembers the client and the playback session it opened.
 import { randomBytes } from 'node:crypto';
 import type { CheckResult, RequestContext } from '../decision/types.js';
 import { Reason, StoreUnavailableError } from '../errors.js';
 import type { ReasonCode } from '../errors.js';
 import type { ConsumeOutcome, Store } from '../store/store.js';
 
-const REASONS: Record<Exclude<ConsumeOutcome, 'ok'>, ReasonCode> = {
+const REASONS: Record<Exclude<ConsumeOutcome, 'ok' | 'resumed'>, ReasonCode> = {
   missing: Reason.tokenInvalid,
   used: Reason.tokenUsed,
   expired: Reason.tokenExpired,
@@ -14,19 +16,36 @@ const REASONS: Record<Exclude<ConsumeOutcome, 'ok'>, ReasonCode> = {
   wrong_role: Reason.tokenWrongRole,
 };
 
-export async function checkOneTimeToken(token: string, ctx: RequestContext, store: Store): Promise<CheckResult> {
+/**
+ * Checks (and on GET consumes) a one-time token. `reuse` enables re-presentation: `client` is
+ * recorded at consumption, `seeds()` (streamId → session seed) the session it opens; the same client
+ * presenting it again gets `{ ok, resumed: true, seed }`. Store down: 503 (fail closed).
+ */
+export async function checkOneTimeToken(
+  token: string,
+  ctx: RequestContext,
+  store: Store,
+  reuse?: { client: string; seeds: () => Promise<Readonly<Record<string, string>> | undefined> },
+): Promise<CheckResult> {
   if (!token) return { ok: false, status: 401, reason: Reason.tokenInvalid };
   const roomId = ctx.credentials.roomId ? ctx.credentials.roomId : undefined;
   let result;
+  let seeds: Readonly<Record<string, string>> | undefined;
   try {
-    result = await store.consumeToken(ctx.app, { tokenId: token, streamIds: ctx.streamIds, type: ctx.role, roomId }, ctx.now, ctx.consume);
+    seeds = await reuse?.seeds();
+    const probe = { tokenId: token, streamIds: ctx.streamIds, type: ctx.role, roomId, client: reuse?.client, seeds };
+    result = await store.consumeToken(ctx.app, probe, ctx.now, ctx.consume);
   } catch (err) {
     // Fail closed: without the store we cannot know whether the token was already used.
     if (err instanceof StoreUnavailableError) return { ok: false, status: 503, reason: Reason.storeUnavailable };
     throw err;
   }
+  const expiresAt = result.token ? result.token.expireDate * 1000 : undefined;
+  const streamId = result.token?.streamId;
+  if (result.outcome === 'resumed') return result.seed ? { ok: true, expiresAt, streamId, resumed: true, seed: result.seed } : { ok: true, expiresAt, streamId, resumed: true };
   if (result.outcome !== 'ok') return { ok: false, status: 401, reason: REASONS[result.outcome] ?? Reason.tokenInvalid };
-  return { ok: true, expiresAt: result.token ? result.token.expireDate * 1000 : undefined, streamId: result.token?.streamId };
+  const seed = streamId !== undefined && ctx.consume && !roomId ? seeds?.[streamId] : undefined;
+  return seed ? { ok: true, expiresAt, streamId, seed } : { ok: true, expiresAt, streamId };
 }
 
 /**

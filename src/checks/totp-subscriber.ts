@@ -97,23 +97,35 @@ function matchStep(code: string, key: TotpKey, window: number, nowMs: number): n
 const INVALID: CheckResult = { ok: false, status: 401, reason: Reason.subscriberCodeInvalid };
 
 /**
+ * Re-presentation of a code: the client a code opened a playback for may send it again (a live
+ * refresh of the URL it was given), even with preventReplay and after the code left its window.
+ */
+export interface TotpReuse {
+  client: string;
+  /** streamId → session seed recorded with the first use of the code (computed on demand). */
+  seeds: () => Promise<Readonly<Record<string, string>> | undefined>;
+  /** How long a used code stays re-presentable by its client (the session's maximum life), ms. */
+  ttlMs: number;
+}
+
+/**
  * Checks `subscriberId` + `subscriberCode`. With `attempts`, the guess is counted first (per
  * subscriber and per client address, see attempt-limiter.ts): a locked-out caller gets 429
  * `too_many_attempts` with the seconds left, whether the code is right or not; a code that is
  * right is refunded.
  */
-export async function checkTotpSubscriber(ctx: RequestContext, policy: TotpPolicy, store: Store, attempts?: AttemptLimiter | null): Promise<CheckResult> {
+export async function checkTotpSubscriber(ctx: RequestContext, policy: TotpPolicy, store: Store, attempts?: AttemptLimiter | null, reuse?: TotpReuse): Promise<CheckResult> {
   const { subscriberId, subscriberCode } = ctx.credentials;
   if (!subscriberId || !subscriberCode) return { ok: false, status: 401, reason: Reason.subscriberMissing };
   const guess = attempts ? await attempts.guess(ctx.app, subscriberId, ctx.clientIp) : null;
   if (guess && !guess.ok) return { ok: false, status: 429, reason: Reason.tooManyAttempts, retryAfterSeconds: guess.retryAfterSeconds };
-  const r = await checkCode(ctx, policy, store, subscriberId, subscriberCode);
+  const r = await checkCode(ctx, policy, store, subscriberId, subscriberCode, reuse);
   // Only a wrong code stays counted: a blocked, replayed or undecidable one was not a miss.
   if (guess && r !== INVALID) guess.refund();
   return r;
 }
 
-async function checkCode(ctx: RequestContext, policy: TotpPolicy, store: Store, subscriberId: string, subscriberCode: string): Promise<CheckResult> {
+async function checkCode(ctx: RequestContext, policy: TotpPolicy, store: Store, subscriberId: string, subscriberCode: string, reuse: TotpReuse | undefined): Promise<CheckResult> {
   try {
     // An ambiguous file name may belong to several streams: the code must be valid for one of them.
     for (const streamId of ctx.streamIds) {
@@ -123,13 +135,29 @@ async function checkCode(ctx: RequestContext, policy: TotpPolicy, store: Store, 
       // Ant Media: a publish subscriber may also play; a play subscriber may not publish.
       if (key.registered && subscriber && subscriber.type !== ctx.role && !(subscriber.type === 'publish' && ctx.role === 'play')) continue;
       const step = matchStep(subscriberCode, key, policy.window, ctx.now);
-      if (step === null) continue;
+      const claimKey = `totp:${JSON.stringify([ctx.app, streamId, subscriberId, ctx.role, subscriberCode])}`;
+      if (step === null) {
+        // Out of its window: only the client it opened a playback for may re-present it.
+        if (!reuse) continue;
+        const prior = await store.peekClaim(claimKey);
+        if (!prior || prior.client !== reuse.client) continue;
+        if (subscriber && isBlocked(subscriber, ctx.role, ctx.now)) return BLOCKED;
+        return { ok: true, subscriberId, resumed: true, seed: prior.seed || undefined };
+      }
       // Blocked only after a valid code, so the block state is not disclosed to code guessers.
       if (subscriber && isBlocked(subscriber, ctx.role, ctx.now)) return BLOCKED;
+      const replayTtlMs = (2 * policy.window + 2) * key.periodSeconds * 1000; // outlives the code's acceptance
       // HEAD/probes (consume = false) check without spending the code.
+      if (reuse && ctx.consume) {
+        const seed = (await reuse.seeds())?.[streamId] ?? '';
+        const claim = await store.claimOnce(claimKey, reuse.client, seed, Math.max(replayTtlMs, reuse.ttlMs));
+        if (claim.first) return { ok: true, subscriberId, seed: seed || undefined };
+        if (claim.client === reuse.client) return { ok: true, subscriberId, resumed: true, mayRestart: !policy.preventReplay, seed: claim.seed || undefined };
+        if (policy.preventReplay) return { ok: false, status: 401, reason: Reason.subscriberCodeReplayed };
+        return { ok: true, subscriberId }; // a shared code without a replay guard: a session of its own
+      }
       if (policy.preventReplay && ctx.consume) {
-        const ttlMs = (2 * policy.window + 2) * key.periodSeconds * 1000; // outlives the code's acceptance
-        const first = await store.markOnce(`totp:${JSON.stringify([ctx.app, streamId, subscriberId, step])}`, ttlMs);
+        const first = await store.markOnce(`totp:${JSON.stringify([ctx.app, streamId, subscriberId, step])}`, replayTtlMs);
         if (!first) return { ok: false, status: 401, reason: Reason.subscriberCodeReplayed };
       }
       // No expiresAt: a code proves presence at a moment, it is not a lease (Ant Media keeps the session).

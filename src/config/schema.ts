@@ -279,10 +279,22 @@ export const configSchema = z.strictObject({
       maxLifetimeSeconds: positiveInt.max(30 * 24 * 3600).default(6 * 3600),
       boundToCredential: z.boolean().default(true),
       bindClientIp: z.boolean().default(false),
+      /**
+       * The client IP that spent a one-time token or TOTP code may present it again (a live refresh
+       * of the URL it was given, a Range request, an SDK re-publish) and continues its session.
+       */
+      resumeSpentCredentials: z.boolean().default(true),
+      /** Full resync of the per-process revocation cache while the store is up (pushes cover the rest). */
+      resyncSeconds: positiveInt.default(30),
       cookie: z
         .strictObject({
           enabled: z.boolean().default(true),
           name: z.string().regex(/^[A-Za-z0-9_-]+$/).default('sg_grant'),
+          /**
+           * true: one cookie per stream, `<name>_<hash of the stream id>` (multiview on cookies).
+           * false: one cookie `<name>` per app (proxies that copy cookies by exact name: Traefik).
+           */
+          perStream: z.boolean().default(true),
           secure: z.boolean().default(false),
           sameSite: z.enum(['Strict', 'Lax', 'None']).default('Lax'),
         })

@@ -28,8 +28,11 @@ const isJwtShaped = (t: string) => {
 };
 const isHashShaped = (t: string) => t.length === 64 && /^[0-9a-f]{64}$/.test(t);
 
+/** Re-presentation of single-use credentials (see PlaybackSessions.seedsFor). */
+type Reuse = { client: string; seeds: () => Promise<Readonly<Record<string, string>> | undefined>; ttlMs: number } | undefined;
+
 /** The token factor: the single `token` parameter, accepted by any enabled kind (migrations). */
-async function tokenFactor(ctx: RequestContext, rt: RoleRuntime, store: Store): Promise<CheckResult & { via?: Via }> {
+async function tokenFactor(ctx: RequestContext, rt: RoleRuntime, store: Store, reuse: Reuse): Promise<CheckResult & { via?: Via }> {
   const token = ctx.credentials.token;
   if (!token) return { ok: false, status: 401, reason: Reason.tokenMissing };
   const p = rt.policy;
@@ -41,11 +44,26 @@ async function tokenFactor(ctx: RequestContext, rt: RoleRuntime, store: Store): 
     if (last.ok) return { ...last, via: 'hash' };
   }
   if (p.oneTimeToken.enabled && !isJwtShaped(token)) {
-    last = await checkOneTimeToken(token, ctx, store);
+    last = await checkOneTimeToken(token, ctx, store, reuse);
     if (last.ok) return { ...last, via: 'oneTimeToken' };
   }
   return last;
 }
+
+/** Re-presentation is on for every door (HTTP, /verify, WebSocket) unless the config turns it off. */
+function reuseFor(ctx: RequestContext, deps: DecideDeps): Reuse {
+  const sessions = deps.sessions;
+  if (sessions && !sessions.config.resumeSpentCredentials) return undefined;
+  // Seeds only when a single-use check asks (a hash or JWT request never computes them).
+  let seeds: Promise<Readonly<Record<string, string>> | undefined> | undefined;
+  return {
+    client: ctx.clientIp,
+    seeds: () => (seeds ??= sessions ? sessions.seedsFor(ctx, ctx.credentials.subscriberId) : Promise.resolve(undefined)),
+    ttlMs: (sessions?.config.maxLifetimeSeconds ?? REUSE_FALLBACK_SECONDS) * 1000,
+  };
+}
+/** How long a spent credential stays re-presentable when no session config is at hand (signalling). */
+const REUSE_FALLBACK_SECONDS = 6 * 3600;
 
 export async function decide(ctx: RequestContext, rt: RoleRuntime, deps: DecideDeps): Promise<Decision> {
   // A playback grant stands for the credential that opened the session: segments are pure CPU.
@@ -68,15 +86,23 @@ export async function decide(ctx: RequestContext, rt: RoleRuntime, deps: DecideD
       return { allow: true, via: 'open', factors: [], subscriberId: ctx.credentials.subscriberId };
     }
 
+    // The client that spent a single-use credential may present it again (same playback session).
+    const reuse = reuseFor(ctx, deps);
     // Subscriber first: it is the cheaper refusal for a blocked viewer and must never let a refused
     // request consume a one-time token.
     let subscriberId: string | undefined;
     let totpPassed = false;
+    let seed: string | undefined;
+    let resumed: boolean | undefined;
+    let mayRestart: boolean | undefined;
     if (rt.subscriberFactor) {
-      const s = await checkTotpSubscriber(ctx, rt.policy.totp, deps.store, rt.attempts);
+      const s = await checkTotpSubscriber(ctx, rt.policy.totp, deps.store, rt.attempts, reuse);
       if (!s.ok) return { allow: false, status: s.status, reason: s.reason, retryAfterSeconds: s.retryAfterSeconds };
       totpPassed = true;
       subscriberId = ctx.credentials.subscriberId;
+      seed = s.seed;
+      resumed = s.resumed;
+      mayRestart = s.mayRestart;
     } else if (ctx.credentials.subscriberId) {
       const b = await checkSubscriberNotBlocked(ctx, deps.store);
       if (!b.ok) return { allow: false, status: b.status, reason: b.reason };
@@ -86,14 +112,20 @@ export async function decide(ctx: RequestContext, rt: RoleRuntime, deps: DecideD
     let expiresAt: number | undefined;
     let streamId: string | undefined;
     if (rt.tokenFactor) {
-      const t = await tokenFactor(ctx, rt, deps.store);
+      const t = await tokenFactor(ctx, rt, deps.store, reuse);
       if (!t.ok) return { allow: false, status: t.status, reason: t.reason };
       factors.push(t.via ?? 'oneTimeToken');
       expiresAt = t.expiresAt;
       streamId = t.streamId;
+      // A one-time token's session wins over a TOTP code's when both are present.
+      if (t.seed !== undefined || t.resumed) {
+        seed = t.seed;
+        resumed = t.resumed;
+        mayRestart = undefined;
+      }
     }
     if (totpPassed) factors.push('totp');
-    return { allow: true, via: factors[0] ?? 'open', factors, subscriberId, expiresAt, streamId };
+    return { allow: true, via: factors[0] ?? 'open', factors, subscriberId, expiresAt, streamId, seed, resumed, mayRestart };
   } catch (err) {
     if (err instanceof StoreUnavailableError) return { allow: false, status: 503, reason: Reason.storeUnavailable };
     throw err;

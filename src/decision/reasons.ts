@@ -65,6 +65,7 @@ export const REASONS = {
   ip_not_allowed: { status: 403, definition: U, meaning: 'the client address is outside the allowed CIDRs' },
   stream_not_registered: { status: 403, definition: Definition.unregistered, meaning: 'publishing needs a registered stream (`acceptUndefinedStreams: false`)' },
   session_revoked: { status: 403, definition: U, meaning: 'the playback session was revoked (stream or subscriber epoch changed)' },
+  store_data_lost: { status: 403, definition: U, meaning: 'the store lost its data (generation marker changed) after this playback session started: open the playback again' },
   route_denied: { status: 403, definition: U, meaning: 'this path is not served to this caller (root paths, the signalling path over plain HTTP, untrusted /verify callers)' },
   method_not_allowed: { status: 405, definition: U, meaning: 'the method is not allowed on this path (media files: GET, HEAD, OPTIONS)' },
   app_not_found: { status: 404, definition: U, meaning: 'the first path segment is not a configured app' },

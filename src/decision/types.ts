@@ -63,6 +63,18 @@ export interface Allow {
    * not for the parser's first reading of an ambiguous file name.
    */
   streamId?: string | undefined;
+  /**
+   * The playback session a single-use credential opened (an opaque seed from PlaybackSessions):
+   * minted into the grant on first use, and handed back when the same client re-presents it.
+   */
+  seed?: string | undefined;
+  /** true: the credential was spent before by this client; this request continues its session. */
+  resumed?: boolean | undefined;
+  /**
+   * With `resumed`: the credential is valid on its own right now (a TOTP code inside its window),
+   * so when the session it opened was revoked meanwhile, a new session may start instead.
+   */
+  mayRestart?: boolean | undefined;
 }
 
 export interface Deny {
@@ -87,5 +99,9 @@ export type CheckResult =
       subscriberId?: string | undefined;
       /** The stream the credential names (one of ctx.streamIds), when it names one. */
       streamId?: string | undefined;
+      /** See Allow.seed / Allow.resumed / Allow.mayRestart. */
+      seed?: string | undefined;
+      resumed?: boolean | undefined;
+      mayRestart?: boolean | undefined;
     }
   | { ok: false; status: DenyStatus; reason: ReasonCode; retryAfterSeconds?: number | undefined };

@@ -1,7 +1,8 @@
 // Authorization shared by the connection-oriented ingest doors (RTMP, SRT): one decision per stream a
 // connection names, made by the same decide() and role policy as the HTTP and WebSocket doors, and
 // a watch that ends the connection when the credential expires or is revoked (as on the WebSocket
-// door: expiry by timer, revocation by an epoch read every `ws.revocationCheckSeconds`).
+// door: expiry by timer, revocation pushed at once, with an in-memory check every
+// `ws.revocationCheckSeconds` as a fallback).
 import type { Runtime } from '../runtime.js';
 import type { Credentials, Door, Role } from '../decision/types.js';
 import type { ReasonCode } from '../errors.js';
@@ -52,6 +53,9 @@ export function createStreamAuthorizer(rt: Runtime, door: Door): StreamAuthorize
       const w = new ExpiryWatch({
         app: ask.app,
         store: rt.store,
+        // The replica's revocation cache (pushed bumps end the stream at once; the poll is a fallback).
+        epochs: (a, st, u) => rt.sessions.current(a, st, u).then((e) => e.epochs),
+        subscribe: (onBump) => rt.revocations.onBump(onBump),
         intervalMs: rt.config.ws.revocationCheckSeconds * 1000,
         log: rt.log,
         onEnd: (s, cause) => {
@@ -59,10 +63,10 @@ export function createStreamAuthorizer(rt: Runtime, door: Door): StreamAuthorize
           onEnd(cause);
         },
       });
-      // The baseline epochs are read now: the first poll compares against them.
-      void rt.store
-        .getEpochs(ask.app, v.streamId, v.subscriberId)
-        .catch(() => undefined)
+      // The baseline epochs are read now, from the source the watch reads: later checks compare against them.
+      void rt.sessions
+        .current(ask.app, v.streamId, v.subscriberId)
+        .then((c) => c.epochs, () => undefined)
         .then((epochs) => w.add({ key: `${ask.role}:${v.streamId}`, command: ask.role, streamId: v.streamId, role: ask.role, subscriberId: v.subscriberId, expiresAt, epochs, revocable: v.revocable, stopFrame: '' }));
       return () => w.close();
     },

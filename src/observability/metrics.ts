@@ -14,6 +14,8 @@ export interface Metrics {
   decisionSeconds: Histogram<'door'>;
   storeCalls: Counter<'method'>;
   storeErrors: Counter<'method'>;
+  /** Detected store data losses (the generation marker changed). */
+  storeDataLoss: Counter;
   origin: Counter<'status'>;
   manifestCache: Counter<'result'>;
   /** RED per door on the public listener: requests by status code, duration, in flight. */
@@ -64,6 +66,7 @@ export function createMetrics(withDefaults = true): Metrics {
     }),
     storeCalls: new Counter({ name: 'streamgate_store_calls_total', help: 'Store operations by method', labelNames: ['method'], registers: [registry] }),
     storeErrors: new Counter({ name: 'streamgate_store_errors_total', help: 'Store operations that failed', labelNames: ['method'], registers: [registry] }),
+    storeDataLoss: new Counter({ name: 'streamgate_store_data_loss_total', help: 'Store data losses detected (generation marker changed)', registers: [registry] }),
     origin: new Counter({ name: 'streamgate_origin_responses_total', help: 'Origin responses by status class', labelNames: ['status'], registers: [registry] }),
     manifestCache: new Counter({
       name: 'streamgate_manifest_cache_total',

@@ -2,7 +2,8 @@
 // manifest was authorized (strategy S2 of the edge-auth anchors). Verifying one is pure CPU work:
 // one HMAC-SHA256 per configured key, no store and no JWT library, because it runs on every segment.
 //
-// Wire format: `v1.<base64url payload>.<base64url HMAC-SHA256(key, "v1.<payload>") truncated to 16 bytes>`.
+// Wire format: `v2.<base64url payload>.<base64url HMAC-SHA256(key, "v2.<payload>") truncated to 16 bytes>`.
+// (v2 added the store generation; v1 grants no longer verify: their sessions restart once.)
 // The payload is the Grant's fields joined by `|` in a fixed order (see FIELDS below); `%` and `|`
 // inside string fields are escaped as `%25` / `%7C`, so no field value can forge a delimiter.
 // The format is a compatibility contract between replicas: a change needs a new version prefix.
@@ -29,6 +30,8 @@ export interface Grant {
   clientIp?: string;
   /** Revocation epochs at mint time; a later bump ends the session. */
   epochs: { stream: number; subscriber: number };
+  /** The store generation the epochs were read under; a different one (data loss) ends the session. */
+  generation: string;
 }
 
 export type GrantFailure = typeof Reason.grantInvalid | typeof Reason.grantExpired;
@@ -42,10 +45,10 @@ export interface GrantCodec {
 /** Longest value verify() looks at; longer input is rejected before any HMAC. */
 export const GRANT_MAX_LENGTH = 1024;
 
-const PREFIX = 'v1.';
+const PREFIX = 'v2.';
 const MAC_BYTES = 16;
 const MAC_CHARS = 22; // ceil(16 * 4 / 3) base64url characters, no padding
-const FIELD_COUNT = 12;
+const FIELD_COUNT = 13;
 // 22 base64url characters carry 132 bits; the last one must have its 4 spare bits zero, otherwise
 // several strings would decode to the same MAC (harmless, but we want one spelling per grant).
 const CANONICAL_LAST_MAC_CHAR = 'AQgw';
@@ -127,7 +130,7 @@ export function createGrantCodec(secrets: readonly string[]): GrantCodec {
 
 // ---------------------------------------------------------------------------------------------
 // Payload: app|streamId|role|subscriberId|sessionId|issuedAt|expiresAt|sessionStartedAt|
-//          credentialExpiresAt|clientIp|epochs.stream|epochs.subscriber
+//          credentialExpiresAt|clientIp|epochs.stream|epochs.subscriber|generation
 // Integers are base36 (shorter: the grant is repeated on every URI of a playlist); an absent
 // optional field is empty. An empty optional string is treated as absent. Roles: p = play, u = publish.
 
@@ -147,6 +150,7 @@ function encodePayload(g: Grant): string {
     optional('clientIp', g.clientIp),
     int('epochs.stream', g.epochs.stream),
     int('epochs.subscriber', g.epochs.subscriber),
+    required('generation', g.generation),
   ].join('|');
 }
 
@@ -165,8 +169,9 @@ function decodePayload(text: string): Grant | null {
   const clientIp = unescapeField(f[9] as string);
   const epochStream = parseInt36(f[10] as string);
   const epochSubscriber = parseInt36(f[11] as string);
+  const generation = unescapeField(f[12] as string);
   if (
-    !app || !streamId || role === null || subscriberId === null || !sessionId || clientIp === null ||
+    !app || !streamId || role === null || subscriberId === null || !sessionId || clientIp === null || !generation ||
     issuedAt === null || expiresAt === null || sessionStartedAt === null || credentialExpiresAt === null ||
     epochStream === null || epochSubscriber === null
   ) {
@@ -181,6 +186,7 @@ function decodePayload(text: string): Grant | null {
     expiresAt,
     sessionStartedAt,
     epochs: { stream: epochStream, subscriber: epochSubscriber },
+    generation,
   };
   if (subscriberId !== '') grant.subscriberId = subscriberId;
   if (credentialExpiresAt !== undefined) grant.credentialExpiresAt = credentialExpiresAt;

@@ -1,26 +1,31 @@
 // Playback sessions: a credential opens a playback once; a grant carries it to every later request
-// on any replica. Segment requests are pure CPU (one HMAC). Manifest refreshes cost one cheap store
-// read (revocation epochs) and one session touch (viewer limits); that is where revocation, blocking
-// and session lifetime take effect — never per segment.
-import { randomBytes } from 'node:crypto';
+// on any replica. Segment requests are pure CPU (one HMAC). Manifest requests compare the grant's
+// revocation epochs with the per-process RevocationCache (memory, kept current by push): no store
+// round trip, and they keep working while the store is down. Only what truly needs the store
+// touches it: a new session under a viewer limit, and the limit's refresh touch (not awaited).
+import { createHash, randomBytes } from 'node:crypto';
+import { parse as parseCookies } from 'cookie';
 import { Reason, StoreUnavailableError } from '../errors.js';
 import type { Config } from '../config/schema.js';
 import type { Store } from '../store/store.js';
 import type { Allow, Credentials, Decision, Deny, FileKind, RequestContext } from '../decision/types.js';
 import { createGrantCodec, newSessionId, type Grant, type GrantCodec } from './grant.js';
+import type { RevocationCache, RevocationView } from './revocation-cache.js';
 
 export type SessionConfig = Config['session'];
 
 export interface GrantAllow extends Allow {
   via: 'grant';
   grant: Grant;
+  /** The grant as presented (returned unchanged by issue() while it is young). */
+  value: string;
 }
 
 export interface IssuedGrant {
   allow: true;
   value: string;
   grant: Grant;
-  /** Set-Cookie value when the cookie is enabled. */
+  /** Set-Cookie value when the cookie is enabled and the grant changed. */
   cookie: string | null;
 }
 
@@ -31,6 +36,32 @@ export const protocolOf = (path: string, kind: FileKind): PlaybackProtocol => (p
 
 export type SessionStartListener = (app: string, grant: Grant, protocol: PlaybackProtocol) => void;
 
+/**
+ * The session a single-use credential opens, recorded with its first use (one-time token
+ * tombstone, TOTP claim) so that its client's re-presentation continues the same session.
+ * Wire form: `sessionId.startedAt.epochStream.epochSubscriber.generation` (integers base36).
+ */
+export interface SessionSeed {
+  sessionId: string;
+  /** Unix seconds. */
+  startedAt: number;
+  epochs: { stream: number; subscriber: number };
+  generation: string;
+}
+
+export function encodeSeed(s: SessionSeed): string {
+  return [s.sessionId, s.startedAt.toString(36), s.epochs.stream.toString(36), s.epochs.subscriber.toString(36), s.generation].join('.');
+}
+
+export function decodeSeed(text: string | undefined): SessionSeed | null {
+  if (!text) return null;
+  const f = text.split('.');
+  if (f.length !== 5 || !/^[A-Za-z0-9_-]+$/.test(f[0]!) || !/^[A-Za-z0-9_-]+$/.test(f[4]!)) return null;
+  const [startedAt, stream, subscriber] = [f[1]!, f[2]!, f[3]!].map((n) => (/^[0-9a-z]{1,11}$/.test(n) ? parseInt(n, 36) : NaN));
+  if (![startedAt, stream, subscriber].every((n) => Number.isSafeInteger(n))) return null;
+  return { sessionId: f[0]!, startedAt: startedAt!, epochs: { stream: stream!, subscriber: subscriber! }, generation: f[4]! };
+}
+
 const deny = (status: 401 | 403 | 503, reason: Deny['reason']): Deny => ({ allow: false, status, reason });
 /** A session of a subscriber is tracked this long past its grant, so a slow refresh is not a new viewer. */
 export const SESSION_GRACE_MS = 10_000;
@@ -39,10 +70,12 @@ export class PlaybackSessions {
   readonly codec: GrantCodec;
   /** True when no secret was configured: grants then verify on this replica only. */
   readonly ephemeralKey: boolean;
+  private readonly cookiePrefix: string;
 
   constructor(
     readonly config: SessionConfig,
     private readonly store: Store,
+    private readonly revocations: RevocationCache,
     /** Called once per new session (not on renewals); must not throw or block. */
     private readonly onStart?: SessionStartListener,
     /** Called on every start and renewal with the new grant (its expiry); must not throw or block. */
@@ -50,9 +83,28 @@ export class PlaybackSessions {
   ) {
     this.ephemeralKey = config.secrets.length === 0;
     this.codec = createGrantCodec(this.ephemeralKey ? [randomBytes(32).toString('base64url')] : config.secrets);
+    this.cookiePrefix = `${config.cookie.name}_`;
   }
 
-  /** Authorizes a request by its grant. Pure CPU for segments and files; manifests also check revocation. */
+  /**
+   * Revocation epochs and store generation for a stream (and subscriber): from the cache, or —
+   * only before the cache's first sync — from the store. Rejects with StoreUnavailableError then.
+   */
+  async current(app: string, streamId: string, subscriberId?: string): Promise<RevocationView> {
+    const cached = this.revocations.get(app, streamId, subscriberId);
+    if (cached) return cached;
+    const [epochs, generation] = await Promise.all([this.store.getEpochs(app, streamId, subscriberId), this.store.generation()]);
+    return { epochs, generation };
+  }
+
+  /** Why a session minted under `g` no longer holds, or null. */
+  private revoked(g: { epochs: { stream: number; subscriber: number }; generation: string }, now: RevocationView): Deny | null {
+    if (g.generation !== now.generation) return deny(403, Reason.storeDataLost);
+    if (now.epochs.stream !== g.epochs.stream || now.epochs.subscriber !== g.epochs.subscriber) return deny(403, Reason.sessionRevoked);
+    return null;
+  }
+
+  /** Authorizes a request by its grant. Pure CPU for segments and files; manifests also check revocation (in memory). */
   async authorize(ctx: RequestContext, value: string): Promise<GrantAllow | Deny> {
     const nowSec = Math.floor(ctx.now / 1000);
     const v = this.codec.verify(value, nowSec);
@@ -65,17 +117,17 @@ export class PlaybackSessions {
     if (this.config.bindClientIp && g.clientIp !== ctx.clientIp) return deny(401, Reason.grantInvalid);
     if (nowSec >= g.sessionStartedAt + this.config.maxLifetimeSeconds) return deny(401, Reason.grantExpired);
     if (ctx.kind === 'manifest') {
+      let now: RevocationView;
       try {
-        const epochs = await this.store.getEpochs(ctx.app, g.streamId, g.subscriberId);
-        if (epochs.stream !== g.epochs.stream || epochs.subscriber !== g.epochs.subscriber) return deny(403, Reason.sessionRevoked);
-        if (g.subscriberId) {
-          // A live session refreshing is never refused by the viewer limit (only new sessions are).
-          await this.store.touchSession(ctx.app, g.streamId, g.subscriberId, g.sessionId, this.config.ttlSeconds * 1000 + SESSION_GRACE_MS, Number.MAX_SAFE_INTEGER, ctx.now);
-        }
+        now = await this.current(ctx.app, g.streamId, g.subscriberId);
       } catch (err) {
         if (err instanceof StoreUnavailableError) return deny(503, Reason.storeUnavailable);
         throw err;
       }
+      const r = this.revoked(g, now);
+      if (r) return r;
+      // A live session refreshing is never refused by the viewer limit (only new sessions are).
+      if (g.subscriberId) this.keepAlive(ctx, g.streamId, g.subscriberId, g.sessionId);
     }
     return {
       allow: true,
@@ -85,77 +137,134 @@ export class PlaybackSessions {
       streamId: g.streamId,
       expiresAt: g.credentialExpiresAt !== undefined ? g.credentialExpiresAt * 1000 : undefined,
       grant: g,
+      value,
     };
   }
 
   /**
+   * Seeds for the session a single-use credential would open, one per stream the request may
+   * name (streamId → encoded SessionSeed, one session id). Only for GET of a manifest or file;
+   * otherwise undefined. Rejects with StoreUnavailableError only before the cache's first sync.
+   */
+  async seedsFor(ctx: RequestContext, subscriberId: string | undefined): Promise<Record<string, string> | undefined> {
+    if (!this.config.enabled || !this.config.resumeSpentCredentials || ctx.role !== 'play' || (ctx.kind !== 'manifest' && ctx.kind !== 'file') || !ctx.consume) return undefined;
+    const sessionId = newSessionId();
+    const startedAt = Math.floor(ctx.now / 1000);
+    const out: Record<string, string> = {};
+    for (const streamId of ctx.streamIds) {
+      const v = await this.current(ctx.app, streamId, subscriberId);
+      out[streamId] = encodeSeed({ sessionId, startedAt, epochs: v.epochs, generation: v.generation });
+    }
+    return out;
+  }
+
+  /** Refreshes a viewer-limited session's liveness; not awaited: a store outage must not stop it. */
+  private keepAlive(ctx: RequestContext, streamId: string, subscriberId: string, sessionId: string): void {
+    this.store.touchSession(ctx.app, streamId, subscriberId, sessionId, this.config.ttlSeconds * 1000 + SESSION_GRACE_MS, Number.MAX_SAFE_INTEGER, ctx.now).catch(() => undefined);
+  }
+
+  /**
    * Mints the grant for an allowed manifest or whole-file request: renews the session a grant
-   * authorized, or starts a new one (reading revocation epochs and applying the viewer limit).
+   * authorized (the same value while it is younger than half its ttl), continues the session a
+   * re-presented credential opened, or starts a new one (applying the viewer limit).
    */
   async issue(ctx: RequestContext, decision: Allow, app: string, protocol: PlaybackProtocol = 'hls'): Promise<IssuedGrant | Deny> {
     const nowSec = Math.floor(ctx.now / 1000);
-    const previous = decision.via === 'grant' ? (decision as GrantAllow).grant : undefined;
-    const streamId = previous?.streamId ?? decision.streamId ?? ctx.streamId;
-    const subscriberId = previous?.subscriberId ?? decision.subscriberId;
+    const previous = decision.via === 'grant' ? (decision as GrantAllow) : undefined;
+    if (previous && nowSec - previous.grant.issuedAt < this.config.ttlSeconds / 2) {
+      // Young enough: the same bytes (saves an HMAC, lets identical playlists be shared).
+      this.onLive?.(app, previous.grant, protocol);
+      return { allow: true, value: previous.value, grant: previous.grant, cookie: null };
+    }
+    const streamId = previous?.grant.streamId ?? decision.streamId ?? ctx.streamId;
+    const subscriberId = previous?.grant.subscriberId ?? decision.subscriberId;
+    const seed = decodeSeed(decision.seed);
     let grant: Grant;
-    if (previous) {
-      grant = { ...previous, issuedAt: nowSec, clientIp: this.config.bindClientIp ? ctx.clientIp : undefined };
-    } else {
-      try {
-        const sessionId = newSessionId();
-        const [epochs, subscriber] = await Promise.all([
-          this.store.getEpochs(app, streamId, subscriberId),
-          subscriberId ? this.store.getSubscriber(app, streamId, subscriberId) : Promise.resolve(null),
-        ]);
+    let started = false;
+    try {
+      if (previous) {
+        grant = { ...previous.grant, issuedAt: nowSec, clientIp: this.config.bindClientIp ? ctx.clientIp : undefined };
+      } else if (decision.resumed && seed && !(await this.restarts(decision, seed, app, streamId, subscriberId))) {
+        // The client that spent a single-use credential presents it again: the same session.
+        const r = this.revoked(seed, await this.current(app, streamId, subscriberId));
+        if (r) return r;
+        if (subscriberId) this.keepAlive(ctx, streamId, subscriberId, seed.sessionId);
+        grant = this.newGrant(ctx, decision, app, streamId, subscriberId, seed);
+      } else {
+        const fresh = decision.resumed ? null : seed;
+        const base = fresh ?? { sessionId: newSessionId(), startedAt: nowSec, ...(await this.current(app, streamId, subscriberId)) };
         // Ant Media's concurrentConnectionsLimit applies to registered subscribers.
+        const subscriber = subscriberId ? await this.store.getSubscriber(app, streamId, subscriberId) : null;
         if (subscriber && subscriberId) {
-          const ok = await this.store.touchSession(app, streamId, subscriberId, sessionId, this.config.ttlSeconds * 1000 + SESSION_GRACE_MS, subscriber.concurrentConnectionsLimit, ctx.now);
+          const ok = await this.store.touchSession(app, streamId, subscriberId, base.sessionId, this.config.ttlSeconds * 1000 + SESSION_GRACE_MS, subscriber.concurrentConnectionsLimit, ctx.now);
           if (!ok) return deny(403, Reason.viewerLimit);
         }
-        grant = {
-          app,
-          streamId,
-          role: ctx.role,
-          subscriberId,
-          sessionId,
-          issuedAt: nowSec,
-          expiresAt: 0,
-          sessionStartedAt: nowSec,
-          credentialExpiresAt: decision.expiresAt !== undefined ? Math.floor(decision.expiresAt / 1000) : undefined,
-          clientIp: this.config.bindClientIp ? ctx.clientIp : undefined,
-          epochs,
-        };
-      } catch (err) {
-        if (err instanceof StoreUnavailableError) return deny(503, Reason.storeUnavailable);
-        throw err;
+        grant = this.newGrant(ctx, decision, app, streamId, subscriberId, base);
+        started = true;
       }
+    } catch (err) {
+      if (err instanceof StoreUnavailableError) return deny(503, Reason.storeUnavailable);
+      throw err;
     }
     let expiresAt = Math.min(nowSec + this.config.ttlSeconds, grant.sessionStartedAt + this.config.maxLifetimeSeconds);
     if (this.config.boundToCredential && grant.credentialExpiresAt !== undefined) expiresAt = Math.min(expiresAt, grant.credentialExpiresAt);
-    if (expiresAt <= nowSec) return deny(401, previous ? Reason.grantExpired : Reason.tokenExpired);
+    if (expiresAt <= nowSec) return deny(401, previous || decision.resumed ? Reason.grantExpired : Reason.tokenExpired);
     grant = { ...grant, expiresAt };
     const value = this.codec.sign(grant);
-    if (!previous) this.onStart?.(app, grant, protocol);
+    if (started) this.onStart?.(app, grant, protocol);
     this.onLive?.(app, grant, protocol);
-    return { allow: true, value, grant, cookie: this.cookieFor(app, value, expiresAt - nowSec) };
+    return { allow: true, value, grant, cookie: this.cookieFor(app, grant.streamId, value, expiresAt - nowSec) };
   }
 
-  private cookieFor(app: string, value: string, maxAge: number): string | null {
+  /** A re-presented credential that is valid on its own starts over when its session was revoked. */
+  private async restarts(decision: Allow, seed: SessionSeed, app: string, streamId: string, subscriberId: string | undefined): Promise<boolean> {
+    return decision.mayRestart === true && this.revoked(seed, await this.current(app, streamId, subscriberId)) !== null;
+  }
+
+  private newGrant(ctx: RequestContext, decision: Allow, app: string, streamId: string, subscriberId: string | undefined, s: Omit<SessionSeed, 'startedAt'> & { startedAt: number }): Grant {
+    return {
+      app,
+      streamId,
+      role: ctx.role,
+      subscriberId,
+      sessionId: s.sessionId,
+      issuedAt: Math.floor(ctx.now / 1000),
+      expiresAt: 0,
+      sessionStartedAt: s.startedAt,
+      credentialExpiresAt: decision.expiresAt !== undefined ? Math.floor(decision.expiresAt / 1000) : undefined,
+      clientIp: this.config.bindClientIp ? ctx.clientIp : undefined,
+      epochs: s.epochs,
+      generation: s.generation,
+    };
+  }
+
+  /**
+   * The grant cookie's name for a stream: `<cookie.name>_<11 base64url chars of SHA-256(streamId)>`.
+   * One cookie per stream, so a page playing several streams of an app on cookies alone keeps
+   * one grant per stream (flat HLS file names share one folder, so Path cannot separate them).
+   */
+  cookieName(streamId: string): string {
+    if (!this.config.cookie.perStream) return this.config.cookie.name;
+    return this.cookiePrefix + createHash('sha256').update(streamId, 'utf8').digest().toString('base64url', 0, 8);
+  }
+
+  private cookieFor(app: string, streamId: string, value: string, maxAge: number): string | null {
     const c = this.config.cookie;
     if (!c.enabled) return null;
     // Scoped to the app's media: the grant never travels to the REST API or other apps.
-    let cookie = `${c.name}=${value}; Path=/${app}/streams/; Max-Age=${maxAge}; HttpOnly; SameSite=${c.sameSite}`;
+    let cookie = `${this.cookieName(streamId)}=${value}; Path=/${app}/streams/; Max-Age=${maxAge}; HttpOnly; SameSite=${c.sameSite}`;
     if (c.secure || c.sameSite === 'None') cookie += '; Secure';
     return cookie;
   }
 
   /**
-   * The grant a request presents: its `sg` parameter, or else the grant cookie — but the cookie only
-   * when the URL brings no credential of its own (a new token in the URL starts a new playback).
+   * The grant a request presents: its `sg` parameter, or else the grant cookie of one of the
+   * streams the request may name — but the cookie only when the URL brings no credential of its
+   * own (a new token in the URL starts, or re-presents, a playback).
    */
-  presentedGrant(credentials: Credentials, kind: FileKind, cookieHeader: string | undefined): string | undefined {
+  presentedGrant(credentials: Credentials, kind: FileKind, cookieHeader: string | undefined, streamIds: readonly string[]): string | undefined {
     if (credentials.grant || credentials.token || credentials.subscriberCode || kind === 'ingest') return credentials.grant;
-    return this.cookieGrant(cookieHeader);
+    return this.cookieGrant(cookieHeader, streamIds);
   }
 
   /** Whether an allowed request opens (or renews) a playback session: GET of a manifest or whole file. */
@@ -163,29 +272,25 @@ export class PlaybackSessions {
     return this.config.enabled && ctx.role === 'play' && (ctx.kind === 'manifest' || ctx.kind === 'file') && method === 'GET' && !roleOpen;
   }
 
-  /** The grant cookie's value in a Cookie header, if any. */
-  cookieGrant(cookieHeader: string | undefined): string | undefined {
-    if (!cookieHeader || !this.config.cookie.enabled) return undefined;
-    const name = `${this.config.cookie.name}=`;
-    let i = cookieHeader.indexOf(name);
-    while (i !== -1) {
-      if (i === 0 || cookieHeader[i - 1] === ' ' || cookieHeader[i - 1] === ';') {
-        const end = cookieHeader.indexOf(';', i);
-        return cookieHeader.slice(i + name.length, end === -1 ? undefined : end).trim() || undefined;
-      }
-      i = cookieHeader.indexOf(name, i + 1);
+  /** The grant cookie's value in a Cookie header for the first of `streamIds` that has one. */
+  cookieGrant(cookieHeader: string | undefined, streamIds: readonly string[]): string | undefined {
+    if (!cookieHeader || !this.config.cookie.enabled || !cookieHeader.includes(this.config.cookie.name)) return undefined;
+    const jar = parseCookies(cookieHeader);
+    for (const id of streamIds) {
+      const v = jar[this.cookieName(id)];
+      if (v) return v;
     }
     return undefined;
   }
 
-  /** The Cookie header for the origin: our grant cookie is ours alone. */
+  /** The Cookie header for the origin: our grant cookies (`<cookie.name>` and `<cookie.name>_…`) are ours alone. */
   readonly withoutGrantCookie = (cookieHeader: string): string | undefined => {
-    const name = `${this.config.cookie.name}=`;
+    const name = this.config.cookie.name;
     if (!cookieHeader.includes(name)) return cookieHeader;
     const kept = cookieHeader
       .split(';')
       .map((p) => p.trim())
-      .filter((p) => p && !p.startsWith(name));
+      .filter((p) => p && !p.startsWith(this.cookiePrefix) && !p.startsWith(`${name}=`));
     return kept.length ? kept.join('; ') : undefined;
   };
 }

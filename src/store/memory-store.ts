@@ -3,13 +3,16 @@
 // contract suite (test/store/store-contract.ts).
 import { RateLimiterMemory, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Role } from '../decision/types.js';
+import { randomBytes } from 'node:crypto';
 import type {
   BlockType,
+  Claim,
   CounterOptions,
   ConnectionEvent,
   ConsumeProbe,
   ConsumeResult,
   Epochs,
+  EpochValue,
   OneTimeToken,
   RegisteredStream,
   Store,
@@ -44,7 +47,8 @@ export function blockRole(type: BlockType): Role {
 /** Stored objects go through JSON like in Redis: callers get copies, undefined fields vanish. */
 const copy = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
 
-type TokenEntry = { app: string; token: OneTimeToken | null /* null = tombstone */; expiresAtMs: number };
+/** `used` set = tombstone: who consumed it, and the seed of the stream it named. */
+type TokenEntry = { app: string; token: OneTimeToken; used: { client: string; seed: string } | null; expiresAtMs: number };
 
 const SWEEP_INTERVAL_MS = 30_000;
 
@@ -56,7 +60,11 @@ export class MemoryStore implements Store {
   // stream → tokenIds (may hold stale ids; filtered on read)
   private readonly tokenIndex = new Map<string, { app: string; ids: Set<string> }>();
   private readonly subscribers = new Map<string, Map<string, Subscriber>>();
-  private readonly epochs = new Map<string, number>();
+  private readonly epochs = new Map<string, EpochValue>();
+  private readonly epochWatchers = new Set<(e: EpochValue) => void>();
+  private readonly claims = new Map<string, { client: string; seed: string; expiresAtMs: number }>();
+  /** A process-memory store loses everything with the process: each instance is its own generation. */
+  private readonly gen = randomBytes(9).toString('base64url');
   // subscriber → sessionId → expiresAt (caller's clock)
   private readonly sessions = new Map<string, Map<string, number>>();
   private readonly once = new Map<string, number>();
@@ -83,7 +91,7 @@ export class MemoryStore implements Store {
       this.tokens.delete(key);
       return;
     }
-    this.tokens.set(key, { app, token: copy(token), expiresAtMs });
+    this.tokens.set(key, { app, token: copy(token), used: null, expiresAtMs });
     const sk = k(app, token.streamId);
     let idx = this.tokenIndex.get(sk);
     if (!idx) this.tokenIndex.set(sk, (idx = { app, ids: new Set() }));
@@ -95,19 +103,24 @@ export class MemoryStore implements Store {
     const entry = this.liveToken(key);
     if (!entry) return { outcome: 'missing' };
     const t = entry.token;
-    if (!t) return { outcome: 'used' };
+    const room = probe.roomId !== undefined && probe.roomId !== null && probe.roomId !== '';
+    if (entry.used) {
+      // Re-presentation by the client that consumed it, for the same role and stream.
+      const same = !room && probe.client !== undefined && probe.client !== '' && entry.used.client === probe.client;
+      if (same && t.type === probe.type && nowMs / 1000 < t.expireDate && probe.streamIds.includes(t.streamId)) {
+        return { outcome: 'resumed', token: copy(t), seed: entry.used.seed };
+      }
+      return { outcome: 'used' };
+    }
     if (t.type !== probe.type) return { outcome: 'wrong_role' };
     if (nowMs / 1000 >= t.expireDate) return { outcome: 'expired' };
-    if (probe.roomId !== undefined && probe.roomId !== null && probe.roomId !== '') {
+    if (room) {
       // Room tokens are reusable for the room: checked, never consumed.
       return t.roomId === probe.roomId ? { outcome: 'ok', token: copy(t) } : { outcome: 'wrong_stream' };
     }
     if (!probe.streamIds.includes(t.streamId)) return { outcome: 'wrong_stream' };
-    if (consume) {
-      // Keep a tombstone until the token's own expiry so a replay answers 'used'.
-      entry.token = null;
-      this.tokenIndex.get(k(app, t.streamId))?.ids.delete(t.tokenId);
-    }
+    // Keep a tombstone until the token's own expiry so a replay answers 'used' (or 'resumed').
+    if (consume) entry.used = { client: probe.client ?? '', seed: probe.seeds?.[t.streamId] ?? '' };
     return { outcome: 'ok', token: copy(t) };
   }
 
@@ -121,9 +134,13 @@ export class MemoryStore implements Store {
 
   async revokeTokens(app: string, streamId: string): Promise<number> {
     const live = this.streamTokens(app, streamId);
-    for (const t of live) this.tokens.delete(k(app, t.tokenId));
+    // Tombstones go too: a revoked token can no longer be re-presented.
+    for (const id of this.tokenIndex.get(k(app, streamId))?.ids ?? []) {
+      const e = this.tokens.get(k(app, id));
+      if (e && e.token.streamId === streamId) this.tokens.delete(k(app, id));
+    }
     this.tokenIndex.delete(k(app, streamId));
-    this.bump(k(app, streamId));
+    this.bump(app, streamId);
     return live.length;
   }
 
@@ -148,14 +165,14 @@ export class MemoryStore implements Store {
 
   async deleteSubscriber(app: string, streamId: string, subscriberId: string): Promise<boolean> {
     const existed = this.subsOf(app, streamId, false)?.delete(subscriberId) ?? false;
-    this.bump(k(app, streamId, subscriberId));
+    this.bump(app, streamId, subscriberId);
     return existed;
   }
 
   async deleteSubscribers(app: string, streamId: string): Promise<number> {
     const subs = this.subsOf(app, streamId, false);
     if (!subs) return 0;
-    for (const id of subs.keys()) this.bump(k(app, streamId, id));
+    for (const id of subs.keys()) this.bump(app, streamId, id);
     this.subscribers.delete(k(app, streamId));
     return subs.size;
   }
@@ -173,16 +190,31 @@ export class MemoryStore implements Store {
     s.blockedType = unblock ? null : type;
     s.blockedUntilUnitTimeStampMs = unblock ? 0 : untilMs;
     subs.set(subscriberId, s);
-    this.bump(k(app, streamId, subscriberId));
+    this.bump(app, streamId, subscriberId);
   }
 
   // --- revocation and sessions ----------------------------------------------------------
 
   async getEpochs(app: string, streamId: string, subscriberId?: string): Promise<Epochs> {
     return {
-      stream: this.epochs.get(k(app, streamId)) ?? 0,
-      subscriber: subscriberId === undefined ? 0 : (this.epochs.get(k(app, streamId, subscriberId)) ?? 0),
+      stream: this.epochs.get(k(app, streamId))?.epoch ?? 0,
+      subscriber: subscriberId === undefined ? 0 : (this.epochs.get(k(app, streamId, subscriberId))?.epoch ?? 0),
     };
+  }
+
+  async listEpochs(): Promise<EpochValue[]> {
+    return [...this.epochs.values()].map(copy);
+  }
+
+  watchEpochs(onBump: (e: EpochValue) => void, onSync: () => void): () => void {
+    const w = (e: EpochValue) => onBump(copy(e));
+    this.epochWatchers.add(w);
+    queueMicrotask(onSync);
+    return () => void this.epochWatchers.delete(w);
+  }
+
+  async generation(): Promise<string> {
+    return this.gen;
   }
 
   async touchSession(app: string, streamId: string, subscriberId: string, sessionId: string, ttlMs: number, limit: number, nowMs: number): Promise<boolean> {
@@ -212,6 +244,19 @@ export class MemoryStore implements Store {
     if (exp !== undefined && exp > now) return false;
     this.once.set(key, now + ttlMs);
     return true;
+  }
+
+  async claimOnce(key: string, client: string, seed: string, ttlMs: number): Promise<Claim> {
+    const now = Date.now();
+    const c = this.claims.get(key);
+    if (c && c.expiresAtMs > now) return { first: false, client: c.client, seed: c.seed };
+    this.claims.set(key, { client, seed, expiresAtMs: now + ttlMs });
+    return { first: true };
+  }
+
+  async peekClaim(key: string): Promise<{ client: string; seed: string } | null> {
+    const c = this.claims.get(key);
+    return c && c.expiresAtMs > Date.now() ? { client: c.client, seed: c.seed } : null;
   }
 
   // --- stream registry --------------------------------------------------------------------
@@ -326,10 +371,12 @@ export class MemoryStore implements Store {
     if (!ids) return [];
     const out: OneTimeToken[] = [];
     for (const id of ids) {
-      const t = this.liveToken(k(app, id))?.token;
-      // A token id re-saved for another stream leaves a stale entry here.
-      if (t && t.streamId === streamId) out.push(t);
-      else ids.delete(id);
+      const e = this.liveToken(k(app, id));
+      // A token id re-saved for another stream leaves a stale entry here; tombstones stay indexed
+      // (revokeTokens deletes them) but are not listed.
+      if (e && e.token.streamId === streamId) {
+        if (!e.used) out.push(e.token);
+      } else ids.delete(id);
     }
     if (ids.size === 0) this.tokenIndex.delete(sk);
     return out;
@@ -344,8 +391,12 @@ export class MemoryStore implements Store {
     return subs;
   }
 
-  private bump(key: string): void {
-    this.epochs.set(key, (this.epochs.get(key) ?? 0) + 1);
+  private bump(app: string, streamId: string, subscriberId?: string): void {
+    const key = subscriberId === undefined ? k(app, streamId) : k(app, streamId, subscriberId);
+    const e: EpochValue = { app, streamId, epoch: (this.epochs.get(key)?.epoch ?? 0) + 1 };
+    if (subscriberId !== undefined) e.subscriberId = subscriberId;
+    this.epochs.set(key, e);
+    for (const w of this.epochWatchers) w(e);
   }
 
   private sweep(now: number): void {
@@ -359,6 +410,7 @@ export class MemoryStore implements Store {
       if (live.size === 0) this.sessions.delete(key);
     }
     for (const [key, exp] of this.once) if (exp <= now) this.once.delete(key);
+    for (const [key, c] of this.claims) if (c.expiresAtMs <= now) this.claims.delete(key);
     for (const [key, e] of this.shared) if (e.expiresAtMs <= now) this.shared.delete(key);
   }
 }

@@ -3,7 +3,11 @@
 // so each script runs on one slot. Token scripts touch only the token key.
 //
 // Token key: a HASH { s: streamId, t: type, e: expireDate (s), r: roomId?, j: token JSON } with a
-// PXAT at expireDate. Consuming swaps the fields for { u: 1 } (the tombstone) keeping the TTL.
+// PXAT at expireDate. Consuming adds { u: 1, c: client, z: seed } (the tombstone) keeping the TTL and
+// the fields, so the consuming client can re-present it and revokeTokens still finds it.
+//
+// Epoch bumps PUBLISH `<prefix>/<stream>|<hex subscriber or empty>|<new epoch>` on the epoch channel
+// (classic pub/sub: Cluster forwards it to every node, so a subscriber on any node hears it).
 
 export interface ScriptDef {
   numberOfKeys: number;
@@ -19,13 +23,21 @@ redis.call('PEXPIREAT', KEYS[1], ARGV[6])
 return 1`;
 
 /**
- * KEYS: token. ARGV: nowMs, consume ('1'/'0'), type, roomId ('' = none), streamIds...
- * Returns { outcome, json? }. Checks in contract order; only a full match on a non-room probe
- * with consume=1 turns the token into its tombstone.
+ * KEYS: token. ARGV: nowMs, consume ('1'/'0'), type, roomId ('' = none), client ('' = none),
+ * then pairs streamId, seed. Returns { outcome, json?, seed? }. Checks in contract order; only a
+ * full match on a non-room probe with consume=1 turns the token into its tombstone. A tombstone
+ * answers 'resumed' (with the seed) to the client that made it, for its role and stream.
  */
 const consumeToken = `
-local f = redis.call('HMGET', KEYS[1], 'u', 't', 'e', 's', 'r', 'j')
-if f[1] then return {'used'} end
+local f = redis.call('HMGET', KEYS[1], 'u', 't', 'e', 's', 'r', 'j', 'c', 'z')
+if f[1] then
+  if ARGV[5] == '' or f[7] ~= ARGV[5] or not f[6] or ARGV[4] ~= '' or f[2] ~= ARGV[3] then return {'used'} end
+  if tonumber(ARGV[1]) / 1000 >= tonumber(f[3]) then return {'used'} end
+  for i = 6, #ARGV, 2 do
+    if ARGV[i] == f[4] then return {'resumed', f[6], f[8] or ''} end
+  end
+  return {'used'}
+end
 if not f[6] then return {'missing'} end
 if f[2] ~= ARGV[3] then return {'wrong_role'} end
 if tonumber(ARGV[1]) / 1000 >= tonumber(f[3]) then return {'expired'} end
@@ -33,27 +45,33 @@ if ARGV[4] ~= '' then
   if f[5] == ARGV[4] then return {'ok', f[6]} end
   return {'wrong_stream'}
 end
-local match = false
-for i = 5, #ARGV do
-  if ARGV[i] == f[4] then match = true break end
+local seed = nil
+for i = 6, #ARGV, 2 do
+  if ARGV[i] == f[4] then seed = ARGV[i + 1] or '' break end
 end
-if not match then return {'wrong_stream'} end
+if not seed then return {'wrong_stream'} end
 if ARGV[2] == '1' then
-  -- tombstone first: emptying the hash would delete the key and its TTL
-  redis.call('HSET', KEYS[1], 'u', '1')
-  redis.call('HDEL', KEYS[1], 's', 't', 'e', 'r', 'j')
+  redis.call('HSET', KEYS[1], 'u', '1', 'c', ARGV[5], 'z', seed)
 end
 return {'ok', f[6]}`;
 
-/** KEYS: token. ARGV: streamId. Deletes the token if it is a live token of that stream. */
+/** KEYS: token. ARGV: streamId. Deletes the token (or tombstone) of that stream; 1 when it was unused. */
 const revokeToken = `
-if redis.call('HGET', KEYS[1], 's') == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`;
+local f = redis.call('HMGET', KEYS[1], 's', 'u')
+if f[1] ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+if f[2] then return 0 end
+return 1`;
 
-/** KEYS: token. ARGV: streamId. Returns the token JSON when live and of that stream, else false. */
+/**
+ * KEYS: token. ARGV: streamId. Returns the token JSON when live and of that stream, '' for its
+ * tombstone (indexed until revoked or expired, never listed), else false (a stale index entry).
+ */
 const readToken = `
-local f = redis.call('HMGET', KEYS[1], 's', 'j')
-if f[1] == ARGV[1] and f[2] then return f[2] end
+local f = redis.call('HMGET', KEYS[1], 's', 'j', 'u')
+if f[1] ~= ARGV[1] then return false end
+if f[3] then return '' end
+if f[2] then return f[2] end
 return false`;
 
 /** KEYS: stream token index (ZSET). ARGV: expireDate, tokenId. Key lives as long as its latest token. */
@@ -63,11 +81,27 @@ local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
 redis.call('PEXPIREAT', KEYS[1], string.format('%.0f', math.ceil(tonumber(top[2]) * 1000)))
 return 1`;
 
-/** KEYS: epoch. ARGV: ttlMs. */
+/** KEYS: epoch. ARGV: ttlMs, channel, message prefix (the epoch is appended). */
 const bumpEpoch = `
 local e = redis.call('INCR', KEYS[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
+redis.call('PUBLISH', ARGV[2], ARGV[3] .. e)
 return e`;
+
+/** KEYS: generation marker. ARGV: a fresh value, used only when the marker is missing. */
+const generation = `
+local g = redis.call('GET', KEYS[1])
+if g then return g end
+redis.call('SET', KEYS[1], ARGV[1])
+return ARGV[1]`;
+
+/** KEYS: claim HASH. ARGV: client, seed, ttlMs. Returns {1} or {0, client, seed}. */
+const claimOnce = `
+local v = redis.call('HMGET', KEYS[1], 'c', 'z')
+if v[1] then return {0, v[1], v[2] or ''} end
+redis.call('HSET', KEYS[1], 'c', ARGV[1], 'z', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return {1}`;
 
 // Subscribers: HASH subs (id → JSON without block fields), HASH blk (id → JSON [type, untilMs]),
 // ZSET idx (score 0: ordered by id bytes). Block fields live apart so a block never has to
@@ -101,35 +135,39 @@ for i = 1, #ids do
 end
 return out`;
 
-/** KEYS: subs, blk, idx, epoch. ARGV: id, epochTtlMs. Returns 1 when it existed. */
+/** KEYS: subs, blk, idx, epoch. ARGV: id, epochTtlMs, channel, message prefix. Returns 1 when it existed. */
 const deleteSubscriber = `
 local n = redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
-redis.call('INCR', KEYS[4])
+local e = redis.call('INCR', KEYS[4])
 redis.call('PEXPIRE', KEYS[4], ARGV[2])
+redis.call('PUBLISH', ARGV[3], ARGV[4] .. e)
 return n`;
 
 /**
- * KEYS: subs, blk, idx. ARGV: subscriber epoch key prefix, epochTtlMs.
+ * KEYS: subs, blk, idx. ARGV: subscriber epoch key prefix, epochTtlMs, channel, message prefix.
  * Epoch keys are prefix .. hex(subscriberId): same hash tag as KEYS, so same slot.
  */
 const deleteSubscribers = `
 local ids = redis.call('ZRANGE', KEYS[3], 0, -1)
 for _, id in ipairs(ids) do
-  local k = ARGV[1] .. (id:gsub('.', function(c) return string.format('%02x', c:byte()) end))
-  redis.call('INCR', k)
+  local h = id:gsub('.', function(c) return string.format('%02x', c:byte()) end)
+  local k = ARGV[1] .. h
+  local e = redis.call('INCR', k)
   redis.call('PEXPIRE', k, ARGV[2])
+  redis.call('PUBLISH', ARGV[3], ARGV[4] .. h .. '|' .. e)
 end
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
 return #ids`;
 
-/** KEYS: subs, blk, idx, epoch. ARGV: id, defaultBaseJson, blockJson, epochTtlMs. */
+/** KEYS: subs, blk, idx, epoch. ARGV: id, defaultBaseJson, blockJson, epochTtlMs, channel, message prefix. */
 const blockSubscriber = `
 if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 1 then redis.call('ZADD', KEYS[3], 0, ARGV[1]) end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
-redis.call('INCR', KEYS[4])
+local e = redis.call('INCR', KEYS[4])
 redis.call('PEXPIRE', KEYS[4], ARGV[4])
+redis.call('PUBLISH', ARGV[5], ARGV[6] .. e)
 return 1`;
 
 /**
@@ -213,6 +251,8 @@ export const SCRIPTS = {
   sgReadToken: { numberOfKeys: 1, lua: readToken },
   sgIndexToken: { numberOfKeys: 1, lua: indexToken },
   sgBumpEpoch: { numberOfKeys: 1, lua: bumpEpoch },
+  sgGeneration: { numberOfKeys: 1, lua: generation },
+  sgClaimOnce: { numberOfKeys: 1, lua: claimOnce },
   sgPutSubscriber: { numberOfKeys: 3, lua: putSubscriber },
   sgGetSubscriber: { numberOfKeys: 2, lua: getSubscriber },
   sgListSubscribers: { numberOfKeys: 3, lua: listSubscribers },

@@ -6,18 +6,23 @@
 //   {P:app:t:tokenId}         a token, looked up by id alone (the probe may name the wrong stream)
 //   {P:app/stream}:tokens     ZSET tokenId by expireDate: list and revoke (pipelined single-key ops)
 //   P:once:key, P:shared:key  replay guard and shared cache, one slot each
+//   P:claim:key               re-presentable claims (client + seed), one slot each
+//   P:generation              the generation marker (no TTL): missing or changed = data lost
+//   channel P:epochs          every epoch bump is published here (see redis-scripts.ts)
 //   {P:live}, {P:live}:d      live HTTP playbacks: ZSET app/sessionId by deadline + payload HASH
 //                             (one slot, so a sweep claims atomically across the fleet)
 //
 // Failure model: no offline queue, a commandTimeout, few retries and a capped reconnect backoff, so
 // while Redis is down every call rejects fast with StoreUnavailableError (callers fail closed) and
 // the same instance recovers on its own when Redis is back. No raw ioredis error escapes.
+import { randomBytes } from 'node:crypto';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Config } from '../config/schema.js';
 import { StoreUnavailableError } from '../errors.js';
 import { blockRole, clampPage, MAX_EVENTS_PER_STREAM } from './memory-store.js';
 import { SCRIPTS, type ScriptCommands } from './redis-scripts.js';
+import { EpochChannel, enc, hex } from './redis-epochs.js';
 import { RedisAvailability, redisTarget, type AvailabilityListener } from './redis-availability.js';
 import type {
   BlockType,
@@ -26,7 +31,9 @@ import type {
   ConsumeOutcome,
   ConsumeProbe,
   ConsumeResult,
+  Claim,
   Epochs,
+  EpochValue,
   OneTimeToken,
   RegisteredStream,
   Store,
@@ -50,16 +57,6 @@ const ZREM_CHUNK = 500;
 /** Playbacks per trackPlaybacks script call (keeps each script short). */
 const TRACK_CHUNK = 500;
 
-const hex = (s: string): string => Buffer.from(s, 'utf8').toString('hex');
-/** encodeURIComponent never emits `{`, `}`, `:` or `/`; '%%' marks the (lone-surrogate) fallback. */
-function enc(s: string): string {
-  try {
-    return encodeURIComponent(s);
-  } catch {
-    return `%%${hex(s)}`;
-  }
-}
-
 export class RedisStore implements Store {
   readonly kind = 'redis' as const;
   private readonly client: Client;
@@ -69,6 +66,8 @@ export class RedisStore implements Store {
   private closed = false;
   private lastError: unknown;
   private readonly firstReady: Promise<void>;
+  private readonly epochChannel: EpochChannel;
+  private readonly watchers = new Set<() => void>();
   /** Replicas that must acknowledge a consume (Redis WAIT); 0 = none. */
   private readonly waitReplicas: number;
   private readonly waitTimeoutMs: number;
@@ -81,6 +80,7 @@ export class RedisStore implements Store {
 
   constructor(cfg: RedisStoreConfig) {
     this.p = cfg.keyPrefix;
+    this.epochChannel = new EpochChannel(cfg.keyPrefix);
     this.timeoutMs = cfg.commandTimeoutMs;
     this.waitReplicas = cfg.cluster ? 0 : (cfg.waitReplicas ?? 0);
     this.waitTimeoutMs = cfg.waitTimeoutMs ?? 200;
@@ -166,18 +166,18 @@ export class RedisStore implements Store {
   }
 
   async consumeToken(app: string, probe: ConsumeProbe, nowMs: number, consume: boolean): Promise<ConsumeResult> {
+    const pairs: string[] = [];
+    for (const id of probe.streamIds) pairs.push(id, probe.seeds?.[id] ?? '');
     const res = (await this.run('consumeToken', (c) =>
-      c.sgConsumeToken(this.tokenKey(app, probe.tokenId), nowMs, consume ? '1' : '0', probe.type, probe.roomId ?? '', ...probe.streamIds),
-    )) as [ConsumeOutcome, string?];
-    const [outcome, json] = res;
-    if (outcome !== 'ok' || json === undefined) return { outcome };
-    if (consume && !probe.roomId) await this.replicated('consumeToken');
+      c.sgConsumeToken(this.tokenKey(app, probe.tokenId), nowMs, consume ? '1' : '0', probe.type, probe.roomId ?? '', probe.client ?? '', ...pairs),
+    )) as [ConsumeOutcome, string?, string?];
+    const [outcome, json, seed] = res;
+    if ((outcome !== 'ok' && outcome !== 'resumed') || json === undefined) return { outcome };
+    // A first consumption is a write: wait for the replicas when configured (a resumption wrote nothing).
+    if (outcome === 'ok' && consume && !probe.roomId) await this.replicated('consumeToken');
+    // The tombstone stays in the stream's index (revokeTokens deletes it; lists skip it).
     const token = JSON.parse(json) as OneTimeToken;
-    if (consume && !probe.roomId) {
-      // The index lives in the stream's slot, so it cannot be in the script; lists skip stale ids.
-      this.client.zrem(`${this.stream(app, token.streamId)}:tokens`, token.tokenId).catch(() => {});
-    }
-    return { outcome, token };
+    return outcome === 'resumed' ? { outcome, token, seed: seed ?? '' } : { outcome, token };
   }
 
   async listTokens(app: string, streamId: string, offset: number, size: number): Promise<OneTimeToken[]> {
@@ -195,7 +195,8 @@ export class RedisStore implements Store {
           const found = (await Promise.all(ids.map((id) => c.sgReadToken(this.tokenKey(app, id), streamId)))) as (string | null)[];
           const stale = ids.filter((_, i) => found[i] === null);
           if (stale.length === 0 || attempt >= 4) {
-            return found.filter((j): j is string => j !== null).map((j) => JSON.parse(j) as OneTimeToken);
+            // '' is a tombstone: indexed, not listed
+            return found.filter((j): j is string => j !== null && j !== '').map((j) => JSON.parse(j) as OneTimeToken);
           }
           await c.zrem(idx, ...stale);
         }
@@ -214,7 +215,7 @@ export class RedisStore implements Store {
         const deleted = (await Promise.all(ids.map((id) => c.sgRevokeToken(this.tokenKey(app, id), streamId)))) as number[];
         for (let i = 0; i < ids.length; i += ZREM_CHUNK) await c.zrem(`${s}:tokens`, ...ids.slice(i, i + ZREM_CHUNK));
         // Bump after deleting: a playback minted from a token consumed before this point is revoked.
-        await c.sgBumpEpoch(`${s}:ep`, EPOCH_TTL_MS);
+        await c.sgBumpEpoch(`${s}:ep`, EPOCH_TTL_MS, this.epochChannel.channel, this.epochChannel.prefix(app, streamId));
         return deleted.reduce((a, b) => a + b, 0);
       },
       4,
@@ -250,13 +251,17 @@ export class RedisStore implements Store {
 
   async deleteSubscriber(app: string, streamId: string, subscriberId: string): Promise<boolean> {
     const epoch = this.subEpochPrefix(app, streamId) + hex(subscriberId);
-    const n = await this.run('deleteSubscriber', (c) => c.sgDeleteSubscriber(...this.subKeys(app, streamId), epoch, subscriberId, EPOCH_TTL_MS));
+    const n = await this.run('deleteSubscriber', (c) =>
+      c.sgDeleteSubscriber(...this.subKeys(app, streamId), epoch, subscriberId, EPOCH_TTL_MS, this.epochChannel.channel, this.epochChannel.prefix(app, streamId, subscriberId)),
+    );
     return n === 1;
   }
 
   async deleteSubscribers(app: string, streamId: string): Promise<number> {
     const prefix = this.subEpochPrefix(app, streamId);
-    return (await this.run('deleteSubscribers', (c) => c.sgDeleteSubscribers(...this.subKeys(app, streamId), prefix, EPOCH_TTL_MS))) as number;
+    return (await this.run('deleteSubscribers', (c) =>
+      c.sgDeleteSubscribers(...this.subKeys(app, streamId), prefix, EPOCH_TTL_MS, this.epochChannel.channel, this.epochChannel.streamPrefix(app, streamId)),
+    )) as number;
   }
 
   async blockSubscriber(app: string, streamId: string, subscriberId: string, type: BlockType, untilMs: number): Promise<void> {
@@ -265,7 +270,7 @@ export class RedisStore implements Store {
     const block = JSON.stringify({ blockedType: unblock ? null : type, blockedUntilUnitTimeStampMs: unblock ? 0 : untilMs });
     const epoch = this.subEpochPrefix(app, streamId) + hex(subscriberId);
     await this.run('blockSubscriber', (c) =>
-      c.sgBlockSubscriber(...this.subKeys(app, streamId), epoch, subscriberId, JSON.stringify(created), block, EPOCH_TTL_MS),
+      c.sgBlockSubscriber(...this.subKeys(app, streamId), epoch, subscriberId, JSON.stringify(created), block, EPOCH_TTL_MS, this.epochChannel.channel, this.epochChannel.prefix(app, streamId, subscriberId)),
     );
   }
 
@@ -280,6 +285,22 @@ export class RedisStore implements Store {
     const subKey = this.subEpochPrefix(app, streamId) + hex(subscriberId);
     const [s, u] = await this.run('getEpochs', (c) => c.mget(streamKey, subKey));
     return { stream: Number(s ?? 0), subscriber: Number(u ?? 0) };
+  }
+
+  async listEpochs(): Promise<EpochValue[]> {
+    // One SCAN page and one GET batch per round; bounded so a huge keyspace cannot hang a resync.
+    return this.run('listEpochs', (c) => this.epochChannel.list(c), 64);
+  }
+
+  watchEpochs(onBump: (e: EpochValue) => void, onSync: () => void): () => void {
+    if (this.closed) return () => {};
+    const stop = this.epochChannel.watch(this.client, onBump, onSync, () => this.watchers.delete(stop));
+    this.watchers.add(stop);
+    return stop;
+  }
+
+  async generation(): Promise<string> {
+    return (await this.run('generation', (c) => c.sgGeneration(`${this.p}:generation`, randomBytes(9).toString('base64url')))) as string;
   }
 
   async touchSession(app: string, streamId: string, subscriberId: string, sessionId: string, ttlMs: number, limit: number, nowMs: number): Promise<boolean> {
@@ -301,6 +322,17 @@ export class RedisStore implements Store {
     const r = await this.run('markOnce', (c) => c.set(`${this.p}:once:${enc(key)}`, '1', 'PX', ttl, 'NX'));
     if (r === 'OK') await this.replicated('markOnce');
     return r === 'OK';
+  }
+
+  async claimOnce(key: string, client: string, seed: string, ttlMs: number): Promise<Claim> {
+    const ttl = Math.max(1, Math.ceil(ttlMs));
+    const r = (await this.run('claimOnce', (c) => c.sgClaimOnce(`${this.p}:claim:${enc(key)}`, client, seed, ttl))) as [number, string?, string?];
+    return r[0] === 1 ? { first: true } : { first: false, client: r[1] ?? '', seed: r[2] ?? '' };
+  }
+
+  async peekClaim(key: string): Promise<{ client: string; seed: string } | null> {
+    const [client, seed] = await this.run('peekClaim', (c) => c.hmget(`${this.p}:claim:${enc(key)}`, 'c', 'z'));
+    return client === null || client === undefined ? null : { client, seed: seed ?? '' };
   }
 
   // --- stream registry --------------------------------------------------------------------
@@ -414,6 +446,7 @@ export class RedisStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const stop of [...this.watchers]) stop();
     let timer: NodeJS.Timeout | undefined;
     let quit = false;
     try {

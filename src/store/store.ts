@@ -29,8 +29,12 @@ export interface Subscriber {
   blockedUntilUnitTimeStampMs: number;
 }
 
-/** 'used': consumed before (the store keeps a tombstone until the token's expiry for this answer). */
-export type ConsumeOutcome = 'ok' | 'missing' | 'used' | 'expired' | 'wrong_stream' | 'wrong_role';
+/**
+ * 'used': consumed before (the store keeps a tombstone until the token's expiry for this answer).
+ * 'resumed': consumed before by the same client (`probe.client`) for one of the probed streams: the
+ * holder re-presents it (a live-playlist refresh, a Range request, an SDK re-publish).
+ */
+export type ConsumeOutcome = 'ok' | 'resumed' | 'missing' | 'used' | 'expired' | 'wrong_stream' | 'wrong_role';
 
 export interface ConsumeProbe {
   tokenId: string;
@@ -39,12 +43,35 @@ export interface ConsumeProbe {
   type: Role;
   /** When set, the token is a room token: the stored roomId must equal it; it is not consumed. */
   roomId?: string | undefined;
+  /**
+   * Who presents the token (the client IP). A consume records it in the tombstone; a later probe
+   * with the same client answers 'resumed' instead of 'used'. Absent: no re-presentation.
+   */
+  client?: string | undefined;
+  /**
+   * Opaque per-stream record (streamId → text, ≤ 1 KiB) kept in the tombstone for the stream the
+   * token names, and handed back on 'resumed' (the playback session the token opened).
+   */
+  seeds?: Readonly<Record<string, string>> | undefined;
 }
 
 export interface ConsumeResult {
   outcome: ConsumeOutcome;
-  /** The stored token (only when outcome is 'ok'). */
+  /** The stored token (only when outcome is 'ok' or 'resumed'). */
   token?: OneTimeToken;
+  /** The seed stored at consumption ('' when none was given; only when outcome is 'resumed'). */
+  seed?: string;
+}
+
+/** What claimOnce answers: first claim, or the client and seed of the claim that was first. */
+export type Claim = { first: true } | { first: false; client: string; seed: string };
+
+/** One revocation epoch: of a stream, or of one subscriber of it (`subscriberId` set). */
+export interface EpochValue {
+  app: string;
+  streamId: string;
+  subscriberId?: string | undefined;
+  epoch: number;
 }
 
 /** Revocation epochs: bumping one ends every playback session minted before it. */
@@ -107,7 +134,10 @@ export interface Store {
    */
   consumeToken(app: string, probe: ConsumeProbe, nowMs: number, consume: boolean): Promise<ConsumeResult>;
   listTokens(app: string, streamId: string, offset: number, size: number): Promise<OneTimeToken[]>;
-  /** Deletes every token of a stream and bumps the stream's revocation epoch. Returns how many. */
+  /**
+   * Deletes every token of a stream (tombstones too, so none can be re-presented) and bumps the
+   * stream's revocation epoch. Returns how many unused tokens were deleted.
+   */
   revokeTokens(app: string, streamId: string): Promise<number>;
 
   // --- subscribers ---------------------------------------------------------------------
@@ -130,10 +160,30 @@ export interface Store {
    */
   touchSession(app: string, streamId: string, subscriberId: string, sessionId: string, ttlMs: number, limit: number, nowMs: number): Promise<boolean>;
   endSession(app: string, streamId: string, subscriberId: string, sessionId: string): Promise<void>;
+  /** Every non-zero revocation epoch, for a full resync of a per-process cache. */
+  listEpochs(): Promise<EpochValue[]>;
+  /**
+   * Pushes every epoch bump (from any replica) to `onBump`, at most a few ms after it. `onSync`
+   * runs once the push channel is up and again after every reconnection (bumps may have been
+   * missed meanwhile: resync with listEpochs). Never throws; returns the function that stops it.
+   */
+  watchEpochs(onBump: (e: EpochValue) => void, onSync: () => void): () => void;
+  /**
+   * The store's generation marker, written at first use. A different value later means the store
+   * lost its data (a restart without persistence, FLUSHALL): revocations and tombstones are gone.
+   */
+  generation(): Promise<string>;
 
   // --- replay guard ---------------------------------------------------------------------
   /** Atomically records `key`; false when it was already recorded within `ttlMs`. */
   markOnce(key: string, ttlMs: number): Promise<boolean>;
+  /**
+   * Atomically records `key` for `client` with an opaque `seed` (≤ 1 KiB) for `ttlMs`; when it
+   * was recorded before, answers who recorded it and with what seed (nothing is overwritten).
+   */
+  claimOnce(key: string, client: string, seed: string, ttlMs: number): Promise<Claim>;
+  /** The live claim of `key` (client and seed), or null; never writes. */
+  peekClaim(key: string): Promise<{ client: string; seed: string } | null>;
 
   // --- stream registry ("accept undefined streams") ---------------------------------------
   registerStream(app: string, stream: RegisteredStream): Promise<void>;

@@ -1,14 +1,16 @@
 // Streams a WebSocket client started, watched until they end: a timer at the credential's expiry
-// and, every `revocationCheckSeconds`, one epoch read per stream (Store.getEpochs) compared with the
-// epochs read when the command was allowed. A bump (tokens revoked, subscriber blocked, unblocked or
-// deleted) ends the stream, as it ends HTTP playback sessions.
+// and revocation checks — at once when a bump of one of its streams is pushed (`subscribe`), and
+// every `revocationCheckSeconds` as a fallback — comparing the current epochs (`epochs`: the
+// replica's in-memory revocation cache, or the store before its first sync) with the epochs read
+// when the command was allowed. A bump (tokens revoked, subscriber blocked, unblocked or deleted)
+// ends the stream, as it ends HTTP playback sessions.
 //
 // Store errors while polling are fail-open for streams already running: a Redis blip must not cut
 // every live broadcast, and nothing is lost by waiting — epochs only grow, so a revocation made
 // during the outage is seen by the first poll that succeeds. Expiry needs no store and is always
 // enforced. New commands still fail closed (decide() answers data_store_not_available).
 import type { Role } from '../decision/types.js';
-import type { Epochs, Store } from '../store/store.js';
+import type { Epochs, EpochValue, Store } from '../store/store.js';
 import { isBlocked } from '../checks/subscriber-block.js';
 import type { Logger } from '../observability/logger.js';
 import { Definition, type DefinitionCode } from './frames.js';
@@ -34,7 +36,12 @@ export type EndCause = 'expired' | 'revoked' | 'blocked';
 
 export interface ExpiryWatchOptions {
   app: string;
-  store: Store;
+  /** For the block state behind a subscriber bump (which error frame to send). */
+  store: Pick<Store, 'getSubscriber'>;
+  /** Current epochs of a stream (and subscriber); rejects when they cannot be known. */
+  epochs(app: string, streamId: string, subscriberId: string | undefined): Promise<Epochs>;
+  /** Pushed bumps (any app); returns the unsubscribe function. */
+  subscribe?: ((onBump: (e: EpochValue) => void) => () => void) | undefined;
   intervalMs: number;
   log: Logger;
   onEnd(stream: WatchedStream, cause: EndCause, definition: DefinitionCode): void;
@@ -49,6 +56,7 @@ export class ExpiryWatch {
   private poller: NodeJS.Timeout | null = null;
   private polling = false;
   private closed = false;
+  private unsubscribe: (() => void) | null = null;
 
   constructor(private readonly o: ExpiryWatchOptions) {}
 
@@ -61,6 +69,9 @@ export class ExpiryWatch {
     this.remove(s.key);
     this.streams.set(s.key, s);
     if (s.expiresAt !== undefined) this.arm(s);
+    if (s.revocable && this.unsubscribe === null && this.o.subscribe) {
+      this.unsubscribe = this.o.subscribe((e) => this.pushed(e));
+    }
     if (s.revocable && this.poller === null) {
       // Sockets opened together should not poll together: first tick at a random point of the period.
       const first = Math.floor(Math.random() * this.o.intervalMs);
@@ -82,6 +93,8 @@ export class ExpiryWatch {
       clearTimeout(this.poller);
       clearInterval(this.poller);
       this.poller = null;
+      this.unsubscribe?.();
+      this.unsubscribe = null;
     }
   }
 
@@ -112,7 +125,15 @@ export class ExpiryWatch {
     this.o.onEnd(s, cause, definition);
   }
 
-  /** One round: one getEpochs per revocable stream, in parallel; overlapping rounds are skipped. */
+  /** A bump was pushed: check the streams it concerns now (the poll is the fallback). */
+  private pushed(e: EpochValue): void {
+    if (e.app !== this.o.app || this.closed) return;
+    for (const s of this.streams.values()) {
+      if (s.revocable && s.streamId === e.streamId && (e.subscriberId === undefined || e.subscriberId === s.subscriberId)) void this.check(s);
+    }
+  }
+
+  /** One round: one epochs read per revocable stream, in parallel; overlapping rounds are skipped. */
   private async poll(): Promise<void> {
     if (this.polling || this.closed) return;
     this.polling = true;
@@ -127,7 +148,7 @@ export class ExpiryWatch {
   private async check(s: WatchedStream): Promise<void> {
     let now: Epochs;
     try {
-      now = await this.o.store.getEpochs(this.o.app, s.streamId, s.subscriberId);
+      now = await this.o.epochs(this.o.app, s.streamId, s.subscriberId);
     } catch (err) {
       this.o.log.warn({ err, app: this.o.app, stream: s.streamId }, 'revocation check failed; stream continues (fail-open)');
       return;

@@ -42,9 +42,11 @@ test('a playlist GET opens a playback session: the grant and its cookie come bac
   const r = await authorize(rt, 'proxy', gatedTarget(app, 'play', 'manifest', ['stream1']), { ...client, credentials: { token: hashToken('stream1', 'play', HASH_SECRET) }, path: '/LiveApp/streams/stream1.m3u8' });
   assert.equal(r.decision.allow, true);
   assert.ok(r.grant?.value);
-  assert.match(r.grant.setCookie ?? '', /^sg_grant=.*Path=\/LiveApp\/streams\//);
+  // One cookie per stream: sg_grant_<hash of the stream id>.
+  assert.match(r.grant.setCookie ?? '', /^sg_grant_[A-Za-z0-9_-]{11}=.*Path=\/LiveApp\/streams\//);
+  const cookie = (r.grant.setCookie ?? '').split(';')[0]!;
   // The grant alone then opens a segment of that stream, as a cookie or a parameter.
-  const seg = await authorize(rt, 'verify', gatedTarget(app, 'play', 'segment', ['stream1']), { ...client, credentials: {}, cookieHeader: `a=1; sg_grant=${r.grant.value}` });
+  const seg = await authorize(rt, 'verify', gatedTarget(app, 'play', 'segment', ['stream1']), { ...client, credentials: {}, cookieHeader: `a=1; ${cookie}` });
   assert.equal(seg.decision.allow && seg.decision.via, 'grant');
   const other = await authorize(rt, 'proxy', gatedTarget(app, 'play', 'segment', ['stream2']), { ...client, credentials: { grant: r.grant.value } });
   assert.equal(!other.decision.allow && other.decision.reason, 'token_wrong_stream');

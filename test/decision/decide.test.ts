@@ -111,6 +111,9 @@ test('HEAD checks a one-time token without consuming it; the next GET consumes i
   assert.equal((await decide(head, apps.get('Multi')!.play, { store })).allow, true, 'HEAD checks');
   const get = testContext({ app: 'Multi', credentials: { token: multiToken } });
   assert.equal((await decide(get, apps.get('Multi')!.play, { store })).allow, true, 'HEAD did not consume it');
-  const again = await decide(testContext({ app: 'Multi', credentials: { token: multiToken } }), apps.get('Multi')!.play, { store });
+  // Spent: another client is refused; the client that spent it may re-present it (same session).
+  const again = await decide(testContext({ app: 'Multi', clientIp: '192.0.2.7', credentials: { token: multiToken } }), apps.get('Multi')!.play, { store });
   assert.equal(again.allow ? 'allow' : again.reason, 'token_used');
+  const same = await decide(testContext({ app: 'Multi', credentials: { token: multiToken } }), apps.get('Multi')!.play, { store });
+  assert.equal(same.allow && same.resumed, true);
 });

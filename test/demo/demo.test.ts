@@ -39,8 +39,9 @@ test('the demo starts and every printed curl line answers as its comment says', 
       if (expected) assert.equal(status, Number(expected), line);
       else assert.ok(status === 200 || status === 206, `${status}: ${line}`);
     }
-    // The one-time token was consumed by its first GET.
-    assert.equal(await run(curls[0]!), 401);
+    // The one-time token was consumed by its first GET: the same client continues, another is refused.
+    assert.equal(await run(curls[0]!), 200);
+    assert.equal(await run(`${curls[0]!.replace(/\s+#.*$/, '')} --interface 127.0.0.2`), 401);
   } finally {
     child.kill('SIGTERM');
   }

@@ -1,6 +1,7 @@
 // A minimal HLS/DASH player for tests: resolves URIs the way real players do (RFC 3986 relative
 // resolution drops the playlist's query), and can spread consecutive requests over several gate
 // replicas (round-robin) to prove a playback needs no replica affinity.
+import http from 'node:http';
 import { request } from 'undici';
 
 export interface Fetched {
@@ -22,8 +23,38 @@ export class RoundRobin {
   }
 }
 
-export async function fetchUrl(url: string, headers: Record<string, string> = {}): Promise<Fetched> {
-  const r = await request(url, { headers });
+/**
+ * Requests from another loopback source address (the whole 127.0.0.0/8 is local on Linux): a
+ * second client with its own IP, for tests of what one client may do and another may not.
+ */
+export function fromAddress(localAddress: string): Source {
+  return { localAddress, close: async () => undefined };
+}
+export interface Source {
+  localAddress: string;
+  close(): Promise<void>;
+}
+
+/** node:http from a given source address (undici's connector does not pass localAddress on). */
+function fetchFrom(url: string, headers: Record<string, string>, source: Source, method: string): Promise<Fetched> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers, localAddress: source.localAddress, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const body = Buffer.concat(chunks);
+        resolve({ status: res.statusCode ?? 0, body, text: body.toString('utf8'), headers: res.headers });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+export async function fetchUrl(url: string, headers: Record<string, string> = {}, source?: Source, method: 'GET' | 'HEAD' = 'GET'): Promise<Fetched> {
+  if (source) return fetchFrom(url, headers, source, method);
+  const r = await request(url, { headers, method });
   const body = Buffer.from(await r.body.arrayBuffer());
   return { status: r.statusCode, body, text: body.toString('utf8'), headers: r.headers };
 }

@@ -79,13 +79,14 @@ export const conclusion = (sid: string | null, over: Partial<Handshake> = {}) =>
   writeHandshake(handshake({ version: 5, type: 5, requestType: RequestType.conclusion, cookie: 77, extensions: sid === null ? [] : [{ type: ExtensionType.sid, content: encodeStreamId(sid) }], ...over }));
 
 /** A UDP peer on loopback that records what it receives. */
-export async function udpPeer(onMessage?: (msg: Buffer, from: dgram.RemoteInfo, sock: dgram.Socket) => void) {
+/** A UDP socket on loopback; `address` other than 127.0.0.1 makes it another client to the gate. */
+export async function udpPeer(onMessage?: (msg: Buffer, from: dgram.RemoteInfo, sock: dgram.Socket) => void, address = '127.0.0.1') {
   const sock = dgram.createSocket('udp4');
   const got: Buffer[] = [];
   sock.on('message', (m, r) => {
     got.push(m);
     onMessage?.(m, r, sock);
   });
-  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
+  await new Promise<void>((r) => sock.bind(0, address, r));
   return { sock, got, port: sock.address().port, close: () => new Promise<void>((r) => sock.close(() => r())) };
 }

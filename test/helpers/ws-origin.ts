@@ -209,9 +209,10 @@ export class HandshakeRefused extends Error {
 /** A `ws` client of the gate; rejects with HandshakeRefused when the upgrade is answered with a status. */
 export function connectClient(
   url: string,
-  opts: { headers?: Record<string, string>; protocols?: string[]; maxPayload?: number } = {},
+  opts: { headers?: Record<string, string>; protocols?: string[]; maxPayload?: number; localAddress?: string } = {},
 ): Promise<TestWsClient> {
-  const ws = new WebSocket(url, opts.protocols ?? [], { headers: opts.headers, perMessageDeflate: false, maxPayload: opts.maxPayload });
+  // localAddress: another loopback source (127.0.0.0/8 is all local on Linux) = another client IP.
+  const ws = new WebSocket(url, opts.protocols ?? [], { headers: opts.headers, perMessageDeflate: false, maxPayload: opts.maxPayload, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) });
   const texts: string[] = [];
   let cursor = 0;
   let binaryBytes = 0;

@@ -10,6 +10,7 @@ import type { RunningGate } from '../../src/server.js';
 import { hashToken } from '../../src/checks/hash-token.js';
 import { antmediaDerivedKey, totpCode } from '../../src/checks/totp-subscriber.js';
 import { call } from '../helpers/http.js';
+import { fetchUrl, fromAddress } from '../helpers/player.js';
 
 const prefix = `sgtest-ends-${process.pid}-${Date.now()}`;
 const TOTP_SECRET = 'app-totp-secret-for-ends';
@@ -83,7 +84,8 @@ describe('disconnected events for HTTP playback sessions', () => {
   test('subscriber sessions carry the subscriber id; each of two sessions ends on its own', async () => {
     const code = () => totpCode(antmediaDerivedKey(TOTP_SECRET, 'viewer1', 'stream1', 'play'), 60, Date.now());
     const a = await call('GET', `${gates[0]!.url}/SubApp/streams/stream1.m3u8?subscriberId=viewer1&subscriberCode=${code()}`);
-    const b = await call('GET', `${gates[1]!.url}/SubApp/streams/stream1.m3u8?subscriberId=viewer1&subscriberCode=${code()}`);
+    // A second viewer (another client: the same client re-sending its code would continue its session).
+    const b = await fetchUrl(`${gates[1]!.url}/SubApp/streams/stream1.m3u8?subscriberId=viewer1&subscriberCode=${code()}`, {}, fromAddress('127.0.0.2'));
     assert.equal(a.status, 200);
     assert.equal(b.status, 200);
     await flushAll();

@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { startSampleOrigin, type SampleOrigin } from '../../src/demo/sample-origin.js';
 import { startTestGate, HASH_SECRET, JWT_SECRET } from '../helpers/gate.js';
-import { RoundRobin, fetchUrl, playDash, playHls } from '../helpers/player.js';
+import { RoundRobin, fetchUrl, fromAddress, playDash, playHls } from '../helpers/player.js';
 import { missingTool } from '../helpers/tools.js';
 import type { RunningGate } from '../../src/server.js';
 import { hashToken } from '../../src/checks/hash-token.js';
@@ -19,6 +19,12 @@ import type { Store } from '../../src/store/store.js';
 const prefix = `sgplay-${process.pid}-${Date.now()}`;
 const SESSION_SECRET = 'session-secret-shared-by-all-replicas-0123456789';
 const B32 = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
+
+/** The session id inside a grant (payload field 5). */
+function grantSession(grant: string): string {
+  return Buffer.from(grant.split('.')[1]!, 'base64url').toString('utf8').split('|')[4]!;
+}
+const hlsUriOf = (playlist: string) => playlist.split('\n').find((l) => l && !l.startsWith('#'))!;
 
 function b32decode(s: string): Buffer {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
@@ -37,8 +43,8 @@ describe('playback sessions', () => {
     clock += 4000; // two new 2 s segments per refresh
   };
   const exp = () => Math.floor(Date.now() / 1000) + 600;
-  // Calls made on behalf of requests; the playback-end tracker's own timers (batched trackPlaybacks,
-  // claimEndedPlaybacks sweeps) run in the background whenever they are due and are not counted.
+  // Calls made for requests; the batched playback-end tracking runs on its own timer (once a second
+  // per replica, whatever the number of requests) and is not a per-request cost.
   const BACKGROUND = new Set(['trackPlaybacks', 'claimEndedPlaybacks']);
   const storeCalls = async (g: RunningGate) => {
     const m = await g.runtime.metrics.registry.getSingleMetric('streamgate_store_calls_total')!.get();
@@ -66,7 +72,7 @@ describe('playback sessions', () => {
     await origin.close();
   });
 
-  test('a one-time token plays a whole live HLS stream over two replicas, then is refused', async () => {
+  test('a one-time token plays a whole live HLS stream over two replicas; only its client may re-present it', async () => {
     const t = { tokenId: newTokenId(), streamId: 'stream1', type: 'play' as const, expireDate: exp() };
     await store.saveToken('LiveApp', t);
     const master = `${gates[0]!.url}/LiveApp/streams/stream1_adaptive.m3u8?token=${t.tokenId}`;
@@ -74,13 +80,20 @@ describe('playback sessions', () => {
     assert.ok(r.segments >= 10, `played ${r.segments} segments`);
     // The consumed token never appears in the rewritten playlists; the grant does.
     assert.ok(!r.lastPlaylist.includes(t.tokenId));
-    assert.match(r.lastPlaylist, /\.ts\?sg=v1\./);
-    const again = await fetchUrl(master);
+    assert.match(r.lastPlaylist, /\.ts\?sg=v2\./);
+    // Another client replaying the URL is refused; the client that spent it continues its session.
+    const other = fromAddress('127.0.0.2');
+    const again = await fetchUrl(master, {}, other);
     assert.equal(again.status, 401);
     assert.equal(JSON.parse(again.text).reason, 'token_used');
+    const same = await fetchUrl(master);
+    assert.equal(same.status, 200);
+    const sessionOf = (playlist: string) => grantSession(new URL(hlsUriOf(playlist), master).searchParams.get('sg')!);
+    assert.equal(sessionOf(same.text), grantSession(new URL(r.segmentUrl).searchParams.get('sg')!));
+    await other.close();
   });
 
-  test('JWT and hash tokens play HLS; segments cost zero store calls', async () => {
+  test('JWT and hash tokens play HLS; segments and refreshes cost zero store calls', async () => {
     const jwt = await mintStreamJwt(JWT_SECRET, { streamId: 'stream1', type: 'play', exp: exp() });
     const hash = hashToken('stream1', 'play', HASH_SECRET);
     for (const token of [jwt, hash]) {
@@ -91,6 +104,9 @@ describe('playback sessions', () => {
       const before = await storeCalls(gates[0]!);
       for (let i = 0; i < 20; i++) assert.equal((await fetchUrl(r.segmentUrl.replace(new URL(r.segmentUrl).host, new URL(gates[0]!.url).host))).status, 200);
       assert.equal(await storeCalls(gates[0]!), before, 'grant-authorized segments made store calls');
+      // Refreshes too: revocation epochs come from the replica's memory, not the store.
+      for (let i = 0; i < 10; i++) assert.equal((await fetchUrl(r.variantUrl.replace(new URL(r.variantUrl).host, new URL(gates[0]!.url).host))).status, 200);
+      assert.equal(await storeCalls(gates[0]!), before, 'grant refreshes made store calls');
     }
   });
 
@@ -98,7 +114,7 @@ describe('playback sessions', () => {
     const hash = hashToken('stream1', 'play', HASH_SECRET);
     const r = await playDash(rr, `${gates[0]!.url}/LiveApp/streams/stream1/stream1.mpd?token=${hash}`, { refreshes: 3, chunks: 3, advance });
     assert.ok(r.segments >= 10);
-    assert.match(r.mpd, /media="chunk_\$RepresentationID\$_\$Number%05d\$\.m4s\?sg=v1\./);
+    assert.match(r.mpd, /media="chunk_\$RepresentationID\$_\$Number%05d\$\.m4s\?sg=v2\./);
   });
 
   test('a registered TOTP subscriber plays, the viewer limit holds, blocking ends the playback at its next refresh', async () => {
@@ -110,8 +126,10 @@ describe('playback sessions', () => {
     // The playback is one `connected` event (renewals are not new connections), fed by the gate itself.
     const events = await store.listConnectionEvents('SubApp', 'stream1', 0, 50, 'viewer-1');
     assert.deepEqual(events.map((e) => [e.eventType, e.eventProtocol, e.type]), [['connected', 'hls', 'play']]);
-    // A second simultaneous session of the same subscriber is one viewer too many.
-    const second = await fetchUrl(master());
+    // A second simultaneous session of the same subscriber (another client) is one viewer too many.
+    const elsewhere = fromAddress('127.0.0.2');
+    const second = await fetchUrl(master(), {}, elsewhere);
+    await elsewhere.close();
     assert.equal(second.status, 403);
     assert.equal(JSON.parse(second.text).reason, 'viewer_limit');
     // Block: the live session ends at its next playlist refresh, on either replica.
@@ -160,7 +178,7 @@ describe('playback sessions', () => {
     const hash = hashToken('stream1', 'play', HASH_SECRET);
     const res = await fetchUrl(`${gates[0]!.url}/LiveApp/streams/stream1.m3u8?token=${hash}`);
     const cookie = String(res.headers['set-cookie']);
-    assert.match(cookie, /^sg_grant=v1\.[^;]+; Path=\/LiveApp\/streams\/; Max-Age=\d+; HttpOnly; SameSite=Lax/);
+    assert.match(cookie, /^sg_grant_[A-Za-z0-9_-]{11}=v2\.[^;]+; Path=\/LiveApp\/streams\/; Max-Age=\d+; HttpOnly; SameSite=Lax/);
     const value = cookie.split(';')[0]!;
     const seg = await fetchUrl(`${gates[1]!.url}/LiveApp/streams/stream1000000001.ts`, { cookie: `${value}; other=1` });
     assert.equal(seg.status, 200);

@@ -10,6 +10,7 @@ import { hashToken } from '../../src/checks/hash-token.js';
 import { mintStreamJwt } from '../../src/checks/mint-jwt.js';
 import { newTokenId } from '../../src/checks/one-time-token.js';
 import { createStore } from '../../src/store/index.js';
+import { fetchUrl, fromAddress } from '../helpers/player.js';
 
 const prefix = `sgtest-${process.pid}-${Date.now()}`;
 const redisStore = { type: 'redis', redis: { url: 'redis://127.0.0.1:6379', keyPrefix: prefix } };
@@ -125,7 +126,7 @@ describe('http gate', () => {
     }
   });
 
-  test('one-time token: HEAD does not consume, GET does, replay answers token_used', async () => {
+  test('one-time token: HEAD does not consume, GET does, a replay from another client answers token_used', async () => {
     const store = sideStore();
     const t = { tokenId: newTokenId(), streamId: 'stream1', type: 'play' as const, expireDate: exp() };
     await store.saveToken('LiveApp', t);
@@ -134,22 +135,23 @@ describe('http gate', () => {
     assert.equal((await get(url, {}, 'HEAD')).status, 200);
     assert.equal((await get(`${gate.url}/LiveApp/streams/stream10.m3u8?token=${t.tokenId}`)).json().reason, 'token_wrong_stream');
     assert.equal((await get(url)).status, 200);
-    const replay = await get(url);
+    const replay = await fetchUrl(url, {}, fromAddress('127.0.0.2'));
     assert.equal(replay.status, 401);
-    assert.equal(replay.json().reason, 'token_used');
+    assert.equal(JSON.parse(replay.text).reason, 'token_used');
   });
 
-  test('one-time race: 60 concurrent requests over two gates sharing Redis, exactly one 200', async () => {
+  test('one-time race: 60 concurrent clients over two gates sharing Redis, exactly one 200', async () => {
     const store = sideStore();
     const t = { tokenId: newTokenId(), streamId: 'stream1', type: 'play' as const, expireDate: exp() };
     await store.saveToken('LiveApp', t);
     await store.close();
     const results = await Promise.all(
-      Array.from({ length: 60 }, (_, i) => get(`${(i % 2 ? gate : gate2).url}/LiveApp/streams/stream1.m3u8?token=${t.tokenId}`)),
+      // Each request from its own loopback address: one client wins, every other one is refused.
+      Array.from({ length: 60 }, (_, i) => fetchUrl(`${(i % 2 ? gate : gate2).url}/LiveApp/streams/stream1.m3u8?token=${t.tokenId}`, {}, fromAddress(`127.0.0.${10 + i}`))),
     );
     const ok = results.filter((r) => r.status === 200);
     assert.equal(ok.length, 1);
-    assert.ok(results.filter((r) => r.status === 401).every((r) => r.json().reason === 'token_used'));
+    assert.ok(results.filter((r) => r.status === 401).every((r) => JSON.parse(r.text).reason === 'token_used'));
   });
 
   test('publish over HTTP streams the request body to the origin', async () => {

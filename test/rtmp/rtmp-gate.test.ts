@@ -3,6 +3,8 @@
 // refusals reach the encoder as an RTMP error, and a refused publish never reaches the origin.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { startTestGate, HASH_SECRET, JWT_SECRET } from '../helpers/gate.js';
 import { ffmpegPublish, ffprobeStreams, rtmpToolsMissing, startNginxRtmp, type RtmpOrigin } from '../helpers/rtmp.js';
 import { hashToken } from '../../src/checks/hash-token.js';
@@ -14,6 +16,26 @@ const missing = rtmpToolsMissing();
 const TOTP_SECRET = 'test-totp-app-secret-for-rtmp';
 const totp = (subscriberId: string, streamId: string) =>
   totpCode(totpKeyFor({ policy: { secret: TOTP_SECRET, derivation: 'antmedia', periodSeconds: 60 }, subscriberId, streamId, type: 'publish' })!.key, 60, Date.now());
+
+/**
+ * A TCP relay whose connections to `target` come from `localAddress` (127.0.0.0/8 is all local on
+ * Linux): an encoder behind it is another client to the gate. ffmpeg cannot choose its source address.
+ */
+async function relayFrom(localAddress: string, target: string): Promise<{ address: string; close: () => void }> {
+  const [host, port] = [target.slice(0, target.lastIndexOf(':')), Number(target.slice(target.lastIndexOf(':') + 1))];
+  const server = net.createServer((client) => {
+    const upstream = net.connect({ host, port, localAddress });
+    client.pipe(upstream).pipe(client);
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { address: `127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
+}
 
 describe('RTMP door in front of nginx-rtmp', { skip: missing ? `${missing}: RTMP door tests skipped` : false }, () => {
   let origin: RtmpOrigin;
@@ -80,14 +102,21 @@ describe('RTMP door in front of nginx-rtmp', { skip: missing ? `${missing}: RTMP
     assert.match(await gate.runtime.metrics.registry.getSingleMetricAsString('streamgate_rtmp_connections_closed_total'), /outcome="allow",reason="token_expired"/);
   });
 
-  test('a one-time token publishes once; reusing it is refused and never reaches the origin', async () => {
+  test('a one-time token publishes once per client: its encoder may reconnect with it, another client is refused before the origin', async () => {
     await gate.runtime.store.saveToken('LiveApp', { tokenId: 'rtmp-once-1', streamId: 'once', type: 'publish', expireDate: Math.floor(Date.now() / 1000) + 60 });
     const first = await ffmpegPublish(`${rtmp}/LiveApp/once?token=rtmp-once-1`, 2);
     assert.equal(first.code, 0, first.stderr.slice(-500));
-    const second = await ffmpegPublish(`${rtmp}/LiveApp/once?token=rtmp-once-1`, 2);
-    assert.notEqual(second.code, 0);
-    assert.match(second.stderr, /Server error: streamgate: token_used/);
-    assert.equal(publishes('once'), 1);
+    const reconnect = await ffmpegPublish(`${rtmp}/LiveApp/once?token=rtmp-once-1`, 2);
+    assert.equal(reconnect.code, 0, reconnect.stderr.slice(-500));
+    const relay = await relayFrom('127.0.0.2', gate.rtmpGate!.address());
+    try {
+      const other = await ffmpegPublish(`rtmp://${relay.address}/LiveApp/once?token=rtmp-once-1`, 2);
+      assert.notEqual(other.code, 0);
+      assert.match(other.stderr, /Server error: streamgate: token_used/);
+    } finally {
+      relay.close();
+    }
+    assert.equal(publishes('once'), 2);
   });
 
   test('a bad token is refused with a message the encoder prints, and no publish reaches the origin', async () => {

@@ -38,8 +38,8 @@ describe('SRT door under hostile callers', () => {
     await origin?.close();
   });
 
-  const caller = async () => {
-    const c = await udpPeer();
+  const caller = async (address?: string) => {
+    const c = await udpPeer(undefined, address);
     return { ...c, send: (b: Buffer) => c.sock.send(b, port, '127.0.0.1') };
   };
   const induction = writeHandshake(handshake());
@@ -76,8 +76,9 @@ describe('SRT door under hostile callers', () => {
 
   test('retransmitted conclusions racing one decision consume a one-time token once', async () => {
     await gate.runtime.store.saveToken('LiveApp', { tokenId: 'srt-race-1', streamId: 'race', type: 'publish', expireDate: Math.floor(Date.now() / 1000) + 60 });
+    // Two clients (two addresses): the same client re-presenting its token would be let in.
     const a = await caller();
-    const b = await caller();
+    const b = await caller('127.0.0.2');
     a.send(induction);
     b.send(induction);
     await sleep(100);

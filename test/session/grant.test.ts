@@ -21,6 +21,7 @@ const full: Grant = {
   credentialExpiresAt: NOW + 3600,
   clientIp: '203.0.113.7',
   epochs: { stream: 3, subscriber: 1 },
+  generation: 'G3n-1_x',
 };
 const minimal: Grant = {
   app: 'LiveApp',
@@ -31,21 +32,22 @@ const minimal: Grant = {
   expiresAt: NOW + 60,
   sessionStartedAt: NOW,
   epochs: { stream: 0, subscriber: 0 },
+  generation: 'g',
 };
 
 // Computed independently (Python hmac/base64) from the documented format; a change here breaks
 // every grant in flight during a rolling deploy, so it needs a new version prefix instead.
 const GOLDEN_FULL =
-  'v1.TGl2ZUFwcHxzdHJlYW0xfHB8dmlld2VyLTQyfHE1SnIxWWIzZDBGZzhMbU58dDg1czAwfHQ4NXMxb3x0ODVwODB8dDg1dXMwfDIwMy4wLjExMy43fDN8MQ.QSEIjrmBC2sRKijqIKf8rw';
+  'v2.TGl2ZUFwcHxzdHJlYW0xfHB8dmlld2VyLTQyfHE1SnIxWWIzZDBGZzhMbU58dDg1czAwfHQ4NXMxb3x0ODVwODB8dDg1dXMwfDIwMy4wLjExMy43fDN8MXxHM24tMV94.HGp1Q7ggOHTLeapXca-rgA';
 const GOLDEN_MINIMAL =
-  'v1.TGl2ZUFwcHxzdHJlYW0xfHV8fHE1SnIxWWIzZDBGZzhMbU58dDg1czAwfHQ4NXMxb3x0ODVzMDB8fHwwfDA.Q5XqJWrt3ezMZGK4rmJnxQ';
+  'v2.TGl2ZUFwcHxzdHJlYW0xfHV8fHE1SnIxWWIzZDBGZzhMbU58dDg1czAwfHQ4NXMxb3x0ODVzMDB8fHwwfDB8Zw.6ZpQYzIn4pr5Nu3TifvXNQ';
 
 const codecA = createGrantCodec([SECRET_A]);
 
 /** Signs an arbitrary payload text exactly as the codec would (to test what a valid MAC cannot excuse). */
 function forge(secret: string, payloadText: string): string {
   const key = createHmac('sha256', secret).update('streamgate playback grant v1').digest();
-  const signed = `v1.${Buffer.from(payloadText, 'utf8').toString('base64url')}`;
+  const signed = `v2.${Buffer.from(payloadText, 'utf8').toString('base64url')}`;
   return `${signed}.${createHmac('sha256', key).update(signed).digest().subarray(0, 16).toString('base64url')}`;
 }
 
@@ -59,9 +61,9 @@ describe('grant wire format', () => {
     assert.equal(codecA.sign(minimal), GOLDEN_MINIMAL);
     assert.equal(
       payloadOf(GOLDEN_FULL),
-      'LiveApp|stream1|p|viewer-42|q5Jr1Yb3d0Fg8LmN|t85s00|t85s1o|t85p80|t85us0|203.0.113.7|3|1',
+      'LiveApp|stream1|p|viewer-42|q5Jr1Yb3d0Fg8LmN|t85s00|t85s1o|t85p80|t85us0|203.0.113.7|3|1|G3n-1_x',
     );
-    assert.equal(payloadOf(GOLDEN_MINIMAL), 'LiveApp|stream1|u||q5Jr1Yb3d0Fg8LmN|t85s00|t85s1o|t85s00|||0|0');
+    assert.equal(payloadOf(GOLDEN_MINIMAL), 'LiveApp|stream1|u||q5Jr1Yb3d0Fg8LmN|t85s00|t85s1o|t85s00|||0|0|g');
   });
 
   it('verifies the golden vectors to the exact grants', () => {
@@ -89,7 +91,7 @@ describe('round trip', () => {
   for (const [name, grant] of variants) {
     it(name, () => {
       const signed = codecA.sign(grant);
-      assert.match(signed, /^v1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{22}$/);
+      assert.match(signed, /^v2\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{22}$/);
       assert.deepEqual(codecA.verify(signed, Math.min(grant.expiresAt - 1, NOW)), { ok: true, grant });
     });
   }
@@ -114,10 +116,10 @@ describe('injection attempts', () => {
       subscriberId: 'x|q5Jr1Yb3d0Fg8LmN|0|zzzzzzzzzz|0||1.2.3.4|0|0',
     };
     const signed = codecA.sign(evil);
-    assert.equal(payloadOf(signed).split('|').length, 12);
+    assert.equal(payloadOf(signed).split('|').length, 13);
     assert.equal(
       payloadOf(signed),
-      'LiveApp|stream1%7Cu|p|x%7Cq5Jr1Yb3d0Fg8LmN%7C0%7Czzzzzzzzzz%7C0%7C%7C1.2.3.4%7C0%7C0|q5Jr1Yb3d0Fg8LmN|t85s00|t85s1o|t85p80|t85us0|203.0.113.7|3|1',
+      'LiveApp|stream1%7Cu|p|x%7Cq5Jr1Yb3d0Fg8LmN%7C0%7Czzzzzzzzzz%7C0%7C%7C1.2.3.4%7C0%7C0|q5Jr1Yb3d0Fg8LmN|t85s00|t85s1o|t85p80|t85us0|203.0.113.7|3|1|G3n-1_x',
     );
     assert.deepEqual(codecA.verify(signed, NOW), { ok: true, grant: evil });
   });
@@ -129,19 +131,20 @@ describe('injection attempts', () => {
 
   it('a correctly MACed but malformed payload is still rejected', () => {
     const bad = [
-      'LiveApp|stream1|p||sess|t85s00|t85s1o|t85s00|||0', // 11 fields
-      'LiveApp|stream1|p||sess|t85s00|t85s1o|t85s00|||0|0|extra', // 13 fields
-      'LiveApp|stream1|x||sess|t85s00|t85s1o|t85s00|||0|0', // unknown role
-      '|stream1|p||sess|t85s00|t85s1o|t85s00|||0|0', // empty app
-      'LiveApp||p||sess|t85s00|t85s1o|t85s00|||0|0', // empty streamId
-      'LiveApp|stream1|p|||t85s00|t85s1o|t85s00|||0|0', // empty sessionId
-      'LiveApp|stream1|p||sess|T85S00|t85s1o|t85s00|||0|0', // upper-case base36
-      'LiveApp|stream1|p||sess|-1|t85s1o|t85s00|||0|0', // negative
-      'LiveApp|stream1|p||sess|t85s00||t85s00|||0|0', // missing expiresAt
-      'LiveApp|stream1|p||sess|t85s00|zzzzzzzzzzz|t85s00|||0|0', // beyond 2^53
-      'LiveApp|stream1|p||sess|t85s00|t85s1o|t85s00|||0| 1', // space
-      'LiveApp|stream1%7|p||sess|t85s00|t85s1o|t85s00|||0|0', // escape we never write
-      'LiveApp|stream1%41|p||sess|t85s00|t85s1o|t85s00|||0|0',
+      'LiveApp|stream1|p||sess|t85s00|t85s1o|t85s00|||0|0', // 12 fields
+      'LiveApp|stream1|p||sess|t85s00|t85s1o|t85s00|||0|0|g|extra', // 14 fields
+      'LiveApp|stream1|x||sess|t85s00|t85s1o|t85s00|||0|0|g', // unknown role
+      '|stream1|p||sess|t85s00|t85s1o|t85s00|||0|0|g', // empty app
+      'LiveApp||p||sess|t85s00|t85s1o|t85s00|||0|0|g', // empty streamId
+      'LiveApp|stream1|p|||t85s00|t85s1o|t85s00|||0|0|g', // empty sessionId
+      'LiveApp|stream1|p||sess|T85S00|t85s1o|t85s00|||0|0|g', // upper-case base36
+      'LiveApp|stream1|p||sess|-1|t85s1o|t85s00|||0|0|g', // negative
+      'LiveApp|stream1|p||sess|t85s00||t85s00|||0|0|g', // missing expiresAt
+      'LiveApp|stream1|p||sess|t85s00|zzzzzzzzzzz|t85s00|||0|0|g', // beyond 2^53
+      'LiveApp|stream1|p||sess|t85s00|t85s1o|t85s00|||0| 1|g', // space
+      'LiveApp|stream1%7|p||sess|t85s00|t85s1o|t85s00|||0|0|g', // escape we never write
+      'LiveApp|stream1%41|p||sess|t85s00|t85s1o|t85s00|||0|0|g',
+      'LiveApp|stream1|p||sess|t85s00|t85s1o|t85s00|||0|0|', // empty generation
     ];
     for (const payload of bad) assert.deepEqual(codecA.verify(forge(SECRET_A, payload), NOW), { ok: false, reason: 'grant_invalid' }, payload);
     // the forge helper itself is faithful:
@@ -160,7 +163,7 @@ describe('tampering, keys and expiry', () => {
       const tampered = GOLDEN_FULL.slice(0, i) + c + GOLDEN_FULL.slice(i + 1);
       assert.deepEqual(codecA.verify(tampered, NOW), invalid, `position ${i}`);
     }
-    for (const v of ['v2', 'V1', 'v0']) assert.deepEqual(codecA.verify(v + GOLDEN_FULL.slice(2), NOW), invalid);
+    for (const v of ['v1', 'V2', 'v3']) assert.deepEqual(codecA.verify(v + GOLDEN_FULL.slice(2), NOW), invalid);
     assert.deepEqual(codecA.verify(GOLDEN_FULL.replace('.', '_'), NOW), invalid);
   });
 
@@ -170,10 +173,10 @@ describe('tampering, keys and expiry', () => {
   });
 
   it('rejects non-canonical spellings of the same MAC bytes', () => {
-    // The last character carries 4 spare bits: `w` (48) and `x` (49) decode to the same 16 bytes.
+    // The last character carries 4 spare bits: `A` (0) and `B` (1) decode to the same 16 bytes.
     const mac = GOLDEN_FULL.slice(-22);
-    assert.equal(mac.at(-1), 'w');
-    const twin = `${GOLDEN_FULL.slice(0, -1)}x`;
+    assert.equal(mac.at(-1), 'A');
+    const twin = `${GOLDEN_FULL.slice(0, -1)}B`;
     assert.deepEqual(Buffer.from(twin.slice(-22), 'base64url'), Buffer.from(mac, 'base64url'));
     assert.deepEqual(codecA.verify(twin, NOW), invalid);
   });

@@ -20,6 +20,7 @@ const grant = (sessionId: string, expiresAtS: number, extra: Partial<Grant> = {}
   expiresAt: expiresAtS,
   sessionStartedAt: expiresAtS - 30,
   epochs: { stream: 0, subscriber: 0 },
+  generation: 'g1',
   ...extra,
 });
 

@@ -48,18 +48,20 @@ describe('SRT door in front of an SRT listener', { skip: missing ? `${missing}: 
     assert.ok(origin!.received() > 10_000, `origin received ${origin!.received()} bytes`);
   });
 
-  test('the access-control form (#!::r=…,m=publish,s=…) carries a one-time token, consumed once', async () => {
+  test('the access-control form (#!::r=…,m=publish,s=…) carries a one-time token; its encoder may reconnect with it', async () => {
     await gate.runtime.store.saveToken('LiveApp', { tokenId: 'srt-once-1', streamId: 'cam', type: 'publish', expireDate: Math.floor(Date.now() / 1000) + 60 });
     await listen();
     const first = await ffmpegSrtPublish(`${srt}?streamid=#!::r=LiveApp/cam,m=publish,s=srt-once-1`, 2);
     assert.equal(first.code, 0, first.stderr.slice(-400));
     await origin!.done;
     assert.ok(origin!.received() > 5_000);
+    // The same client re-presenting its spent token continues (another client is refused: the
+    // handshake race in test/security/srt-handshake.test.ts runs two addresses).
     await listen();
     const again = await ffmpegSrtPublish(`${srt}?streamid=#!::r=LiveApp/cam,m=publish,s=srt-once-1`, 2);
-    assert.notEqual(again.code, 0);
-    assert.match(again.stderr, /reject/i);
-    assert.equal(origin!.received(), 0);
+    assert.equal(again.code, 0, again.stderr.slice(-400));
+    await origin!.done;
+    assert.ok(origin!.received() > 5_000);
   });
 
   test('an invalid token is rejected during the handshake; ffmpeg fails and no media reaches the origin', async () => {

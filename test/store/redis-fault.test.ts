@@ -115,6 +115,34 @@ describe('redis fault handling', () => {
     }
   });
 
+  it('the epoch push resubscribes after a restart and asks for a resync', async () => {
+    const store = new RedisStore({ url: server.url, keyPrefix: 'fault', commandTimeoutMs: TIMEOUT });
+    const bumps: string[] = [];
+    let syncs = 0;
+    const stop = store.watchEpochs((e) => bumps.push(`${e.streamId}:${e.epoch}`), () => syncs++);
+    try {
+      const until = async (what: string, pred: () => boolean) => {
+        const t0 = Date.now();
+        while (!pred()) {
+          if (Date.now() - t0 > 5000) throw new Error(`timed out waiting for ${what}`);
+          await sleep(20);
+        }
+      };
+      await until('first sync', () => syncs === 1);
+      await store.revokeTokens('app', 'before');
+      await until('push before restart', () => bumps.includes('before:1'));
+      await server.stop();
+      await server.start();
+      await until('resync after restart', () => syncs === 2);
+      await waitUntilUsable(store, 5000);
+      await store.revokeTokens('app', 'after');
+      await until('push after restart', () => bumps.includes('after:1'));
+    } finally {
+      stop();
+      await store.close();
+    }
+  });
+
   it('close() leaves nothing running even while Redis is down', async () => {
     await server.stop();
     const store = new RedisStore({ url: server.url, keyPrefix: 'fault', commandTimeoutMs: TIMEOUT });

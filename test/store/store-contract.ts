@@ -3,7 +3,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { LivePlayback, OneTimeToken, Store, TrackedPlayback } from '../../src/store/store.js';
+import type { EpochValue, LivePlayback, OneTimeToken, Store, TrackedPlayback } from '../../src/store/store.js';
 import { describeConnectionEvents, describeSubscribers, uid } from './store-contract-data.js';
 
 export interface ContractOptions {
@@ -184,6 +184,114 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store> |
         assert.equal((await store.getEpochs(app, 's2')).stream, 0);
         assert.equal(await store.revokeTokens(app, 'empty'), 0);
         assert.equal((await store.getEpochs(app, 'empty')).stream, 1);
+      });
+    });
+
+    describe('re-presentation of spent credentials', () => {
+      it('the consuming client gets resumed with its seed; anyone else gets used', async () => {
+        const app = uid('app');
+        const t = token('s1');
+        await store.saveToken(app, t);
+        const probe = (client?: string, extra: Partial<{ streamIds: string[]; type: 'play' | 'publish' }> = {}) => ({
+          tokenId: t.tokenId,
+          streamIds: extra.streamIds ?? ['s1_240p', 's1'],
+          type: extra.type ?? ('play' as const),
+          client,
+          seeds: { s1_240p: 'wrong-stream-seed', s1: 'sess.1.0.0.gen' },
+        });
+        assert.equal((await store.consumeToken(app, probe('10.0.0.1'), Date.now(), true)).outcome, 'ok');
+        assert.deepEqual(await peer.consumeToken(app, probe('10.0.0.1'), Date.now(), true), { outcome: 'resumed', token: t, seed: 'sess.1.0.0.gen' });
+        assert.equal((await store.consumeToken(app, probe('10.0.0.1'), Date.now(), false)).outcome, 'resumed', 'HEAD re-presents too');
+        assert.deepEqual(await store.consumeToken(app, probe('10.0.0.2'), Date.now(), true), { outcome: 'used' });
+        assert.deepEqual(await store.consumeToken(app, probe(undefined), Date.now(), true), { outcome: 'used' });
+        assert.deepEqual(await store.consumeToken(app, probe('10.0.0.1', { type: 'publish' }), Date.now(), true), { outcome: 'used' });
+        assert.deepEqual(await store.consumeToken(app, probe('10.0.0.1', { streamIds: ['s2'] }), Date.now(), true), { outcome: 'used' });
+        assert.deepEqual(await store.consumeToken(app, { ...probe('10.0.0.1'), roomId: 'r' }, Date.now(), true), { outcome: 'used' });
+        assert.deepEqual(await store.consumeToken(app, probe('10.0.0.1'), t.expireDate * 1000, true), { outcome: 'used' }, 'not past the token expiry');
+        // A spent token is not listed, but revoking the stream removes it: nobody can re-present it.
+        assert.deepEqual(await store.listTokens(app, 's1', 0, 10), []);
+        const unused = token('s1');
+        await store.saveToken(app, unused);
+        assert.equal(await store.revokeTokens(app, 's1'), 1, 'counts unused tokens only');
+        assert.deepEqual(await store.consumeToken(app, probe('10.0.0.1'), Date.now(), true), { outcome: 'missing' });
+      });
+
+      it('a consume without a seed resumes with an empty seed', async () => {
+        const app = uid('app');
+        const t = token('s1');
+        await store.saveToken(app, t);
+        const probe = { tokenId: t.tokenId, streamIds: ['s1'], type: 'play' as const, client: '::1' };
+        assert.equal((await store.consumeToken(app, probe, Date.now(), true)).outcome, 'ok');
+        assert.deepEqual(await store.consumeToken(app, probe, Date.now(), true), { outcome: 'resumed', token: t, seed: '' });
+      });
+
+      it('claimOnce records the first claimant; peekClaim reads without writing; both expire', async () => {
+        const key = uid('claim');
+        assert.equal(await store.peekClaim(key), null);
+        assert.deepEqual(await store.claimOnce(key, '10.0.0.1', 'seed-1', 200), { first: true });
+        assert.deepEqual(await peer.claimOnce(key, '10.0.0.2', 'seed-2', 200), { first: false, client: '10.0.0.1', seed: 'seed-1' });
+        assert.deepEqual(await peer.peekClaim(key), { client: '10.0.0.1', seed: 'seed-1' });
+        await sleep(250);
+        assert.equal(await store.peekClaim(key), null);
+        assert.deepEqual(await store.claimOnce(key, '10.0.0.2', '', 10_000), { first: true });
+        assert.deepEqual(await store.claimOnce(key, '10.0.0.2', 'x', 10_000), { first: false, client: '10.0.0.2', seed: '' });
+        const k2 = uid('claim');
+        const results = await Promise.all(Array.from({ length: 30 }, (_, i) => (i % 2 ? peer : store).claimOnce(k2, `c${i}`, '', 10_000)));
+        assert.equal(results.filter((r) => r.first).length, 1);
+      });
+    });
+
+    describe('revocation push and generation', () => {
+      it('listEpochs lists every non-zero epoch with its ids', async () => {
+        const app = uid('app ✓');
+        await store.revokeTokens(app, 'live/1');
+        await store.revokeTokens(app, 'live/1');
+        await store.blockSubscriber(app, 'live/1', 'zoë|1', 'play', Date.now() + 60_000);
+        await store.putSubscriber(app, { subscriberId: 'b', streamId: 's2', type: 'play', concurrentConnectionsLimit: 1, blockedUntilUnitTimeStampMs: 0 });
+        await store.deleteSubscribers(app, 's2');
+        const mine = (await peer.listEpochs()).filter((e) => e.app === app).map((e) => ({ ...e }));
+        const sorted = mine.sort((a, b) => `${a.streamId}/${a.subscriberId ?? ''}`.localeCompare(`${b.streamId}/${b.subscriberId ?? ''}`));
+        assert.deepEqual(sorted, [
+          { app, streamId: 'live/1', epoch: 2 },
+          { app, streamId: 'live/1', subscriberId: 'zoë|1', epoch: 1 },
+          { app, streamId: 's2', subscriberId: 'b', epoch: 1 },
+        ]);
+      });
+
+      it('watchEpochs pushes every bump from any instance, after onSync', async () => {
+        const app = uid('app');
+        const seen: EpochValue[] = [];
+        let synced!: () => void;
+        const sync = new Promise<void>((r) => (synced = r));
+        const stop = peer.watchEpochs((e) => e.app === app && seen.push(e), () => synced());
+        try {
+          await sync;
+          await store.revokeTokens(app, 's1');
+          await store.blockSubscriber(app, 's1', 'u1', 'play', Date.now() + 60_000);
+          await store.deleteSubscriber(app, 's1', 'u1');
+          await store.putSubscriber(app, { subscriberId: 'u2', streamId: 's1', type: 'play', concurrentConnectionsLimit: 1, blockedUntilUnitTimeStampMs: 0 });
+          await store.deleteSubscribers(app, 's1');
+          const until = Date.now() + 2000;
+          while (seen.length < 4 && Date.now() < until) await sleep(10);
+          assert.deepEqual(seen.map((e) => ({ ...e })), [
+            { app, streamId: 's1', epoch: 1 },
+            { app, streamId: 's1', subscriberId: 'u1', epoch: 1 },
+            { app, streamId: 's1', subscriberId: 'u1', epoch: 2 },
+            { app, streamId: 's1', subscriberId: 'u2', epoch: 1 },
+          ]);
+        } finally {
+          stop();
+        }
+        await store.revokeTokens(app, 's1');
+        await sleep(100);
+        assert.equal(seen.length, 4, 'nothing after stop()');
+      });
+
+      it('generation is one stable value for every instance', async () => {
+        const g = await store.generation();
+        assert.match(g, /^[A-Za-z0-9_-]{8,}$/);
+        assert.equal(await store.generation(), g);
+        assert.equal(await peer.generation(), g);
       });
     });
 

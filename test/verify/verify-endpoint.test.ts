@@ -82,13 +82,14 @@ describe('/verify', () => {
     assert.equal((await verify(gate, { 'x-original-uri': `/LiveApp/whip/cam1?token=${hash}`, 'x-real-ip': '10.1.2.3' }, '?role=publish')).reason, 'token_invalid');
   });
 
-  test('one-time tokens: a HEAD probe does not consume, the GET does, once', async () => {
+  test('one-time tokens: a HEAD probe does not consume, the GET does, once; only that client may re-present it', async () => {
     const t = { tokenId: newTokenId(), streamId: 'stream1', type: 'play' as const, expireDate: Math.floor(Date.now() / 1000) + 60 };
     await gate.runtime.store.saveToken('LiveApp', t);
     const uri = `/LiveApp/streams/stream1.m3u8?token=${t.tokenId}`;
     assert.equal((await verify(gate, { 'x-original-uri': uri, 'x-original-method': 'HEAD' })).status, 200);
-    assert.equal((await verify(gate, { 'x-original-uri': uri })).status, 200);
-    assert.equal((await verify(gate, { 'x-original-uri': uri })).reason, 'token_used');
+    assert.equal((await verify(gate, { 'x-original-uri': uri, 'x-real-ip': '203.0.113.8' })).status, 200);
+    assert.equal((await verify(gate, { 'x-original-uri': uri, 'x-real-ip': '203.0.113.9' })).reason, 'token_used');
+    assert.equal((await verify(gate, { 'x-original-uri': uri, 'x-real-ip': '203.0.113.8' })).status, 200);
   });
 
   test('a manifest allow sets the grant cookie that then opens segments', async () => {
@@ -96,9 +97,10 @@ describe('/verify', () => {
     const r = await verify(gate, { 'x-original-uri': `/LiveApp/streams/stream1_adaptive.m3u8?token=${jwt}` });
     assert.equal(r.status, 200);
     const cookie = String(r.headers['set-cookie']).split(';')[0]!;
-    assert.match(cookie, /^sg_grant=v1\./);
+    assert.match(cookie, /^sg_grant_[A-Za-z0-9_-]{11}=v2\./);
     assert.equal((await verify(gate, { 'x-original-uri': '/LiveApp/streams/stream1_240p300kbps000000003.ts', cookie })).status, 200);
-    assert.equal((await verify(gate, { 'x-original-uri': '/LiveApp/streams/stream10000000003.ts', cookie })).reason, 'token_wrong_stream');
+    // One cookie per stream: stream1's grant is not even looked at for stream10's files.
+    assert.equal((await verify(gate, { 'x-original-uri': '/LiveApp/streams/stream10000000003.ts', cookie })).reason, 'token_missing');
   });
 
   test('dialects that disagree are refused: a client cannot choose the URI or method authorized', async () => {
@@ -253,7 +255,7 @@ http {
     assert.equal(m.statusCode, 200);
     await m.body.dump();
     const cookie = String(m.headers['set-cookie']).split(';')[0]!;
-    assert.match(cookie, /^sg_grant=/);
+    assert.match(cookie, /^sg_grant_[A-Za-z0-9_-]{11}=/);
     const seg = await request(`${base}/LiveApp/streams/stream1000000002.ts`, { headers: { cookie } });
     assert.equal(seg.statusCode, 200);
     await seg.body.dump();

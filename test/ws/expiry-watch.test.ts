@@ -87,6 +87,29 @@ describe('websocket gate: streams end with their credential', { concurrency: tru
     await origin.until(() => stopsFor('rev1') === 1);
   });
 
+  test('a revocation is pushed: it ends a running stream within 1 s even with a 60 s poll', async () => {
+    const slow = await startTestGate({
+      origin: { url: origin.url },
+      store: { type: 'redis', redis: { url: 'redis://127.0.0.1:6379', keyPrefix: prefix } },
+      apps,
+      ws: { revocationCheckSeconds: 60 },
+    });
+    try {
+      const c = await client(slow);
+      c.send({ command: 'play', streamId: 'push1', token: hashToken('push1', 'play', HASH_SECRET) });
+      assert.equal((await c.nextJson()).definition, 'play_started');
+      const store = storeFor('redis://127.0.0.1:6379', prefix);
+      const t0 = Date.now();
+      await store.revokeTokens('LiveApp', 'push1');
+      await store.close();
+      assert.equal(await c.next(1000), err('unauthorized_access', 'push1'));
+      assert.ok(Date.now() - t0 < 1000);
+      await origin.until(() => stopsFor('push1') === 1);
+    } finally {
+      await slow.close();
+    }
+  });
+
   test('blocking the subscriber ends its play with user_blocked; a client stop ends the watch', async () => {
     const code = (sid: string, streamId: string) =>
       totpCode(totpKeyFor({ policy: { secret: TOTP_SECRET, derivation: 'antmedia', periodSeconds: 60 }, subscriberId: sid, streamId, type: 'play' })!.key, 60, Date.now());

@@ -143,12 +143,13 @@ describe('websocket gate', () => {
     assert.equal(gatedSeen(), before, 'no refused command reached the origin');
   });
 
-  test('a one-time token is consumed exactly once, across concurrent sockets and across doors', async () => {
+  test('a one-time token is consumed exactly once, across concurrent clients and across doors', async () => {
     const store = sideStore();
     const t = { tokenId: newTokenId(), streamId: 'once1', type: 'play' as const, expireDate: exp() };
     await store.saveToken('LiveApp', t);
     await store.close();
-    const clients = await Promise.all(Array.from({ length: 6 }, () => client()));
+    // Six clients, each with its own address: one wins; the others are refused.
+    const clients = await Promise.all(Array.from({ length: 6 }, (_, i) => client('LiveApp', { localAddress: `127.0.0.${20 + i}` })));
     for (const c of clients) c.send({ command: 'play', streamId: 'once1', token: t.tokenId });
     const answers = await Promise.all(clients.map((c) => c.nextJson()));
     assert.equal(answers.filter((a) => a.definition === 'play_started').length, 1);

@@ -59,7 +59,7 @@ streamgate demo
   store           memory (embedded default)
 
 Play through the gate (each prints the HTTP status):
-  # one-time token (consumed by its first GET; a second GET answers 401 token_used)
+  # one-time token (consumed by its first GET; this client may re-send it, any other client gets 401 token_used)
   curl -s -o /dev/null -w '%{http_code}\\n' '${base}/LiveApp/streams/stream1.m3u8?token=${oneTime.tokenId}'
   # hash token sha256(streamId + "play" + secret)
   curl -s '${base}/LiveApp/streams/stream1_adaptive.m3u8?token=${hash}'

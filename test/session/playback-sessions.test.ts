@@ -1,0 +1,112 @@
+// PlaybackSessions over the memory store and a live RevocationCache: grant renewal only past half
+// its life, sessions continued from a re-presented credential's seed, revocation pushed into memory,
+// and one grant cookie per stream.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseConfig } from '../../src/config/load.js';
+import { MemoryStore } from '../../src/store/memory-store.js';
+import { RevocationCache } from '../../src/session/revocation-cache.js';
+import { decodeSeed, encodeSeed, PlaybackSessions, type GrantAllow } from '../../src/session/playback-sessions.js';
+import { createLogger } from '../../src/observability/logger.js';
+import type { Allow } from '../../src/decision/types.js';
+import { testContext } from '../helpers/context.js';
+
+const SECRET = 'session-secret-shared-by-all-replicas-0123456789';
+
+describe('playback sessions', () => {
+  const store = new MemoryStore();
+  const cache = new RevocationCache(store, { resyncMs: 30_000, log: createLogger('silent') });
+  const config = parseConfig(JSON.stringify({ session: { secrets: [SECRET], ttlSeconds: 60 } }), {}).session;
+  const sessions = new PlaybackSessions(config, store, cache);
+  const hashAllow: Allow = { allow: true, via: 'hash', factors: ['hash'], streamId: 'stream1' };
+
+  before(async () => {
+    cache.start();
+    while (!cache.ready) await sleep(5);
+  });
+  after(async () => {
+    cache.close();
+    await store.close();
+  });
+
+  const mint = async (now: number) => {
+    const issued = await sessions.issue(testContext({ now }), hashAllow, 'LiveApp');
+    assert.ok(issued.allow);
+    return issued;
+  };
+  const renew = async (value: string, now: number) => {
+    const ctx = testContext({ now, credentials: { grant: value } });
+    const d = (await sessions.authorize(ctx, value)) as GrantAllow;
+    assert.ok(d.allow, JSON.stringify(d));
+    const issued = await sessions.issue(ctx, d, 'LiveApp');
+    assert.ok(issued.allow);
+    return issued;
+  };
+
+  it('a refresh returns the same grant while it is younger than half its ttl, then a new one of the same session', async () => {
+    const t0 = Date.now();
+    const first = await mint(t0);
+    assert.ok(first.cookie);
+    const young = await renew(first.value, t0 + 29_000);
+    assert.equal(young.value, first.value);
+    assert.equal(young.cookie, null, 'an unchanged grant needs no Set-Cookie');
+    const old = await renew(first.value, t0 + 31_000);
+    assert.notEqual(old.value, first.value);
+    assert.equal(old.grant.sessionId, first.grant.sessionId);
+    assert.equal(old.grant.expiresAt, Math.floor((t0 + 31_000) / 1000) + 60);
+  });
+
+  it('a revocation is in memory as soon as the store publishes it', async () => {
+    const first = await mint(Date.now());
+    await store.revokeTokens('LiveApp', 'stream1');
+    const d = await sessions.authorize(testContext({ credentials: { grant: first.value } }), first.value);
+    assert.deepEqual(d, { allow: false, status: 403, reason: 'session_revoked' });
+  });
+
+  it('a resumed credential continues the session of its seed, keeps its start, and fails if revoked since', async () => {
+    const now = Date.now();
+    const [seeds] = [await sessions.seedsFor(testContext({ now: now - 5000 }), undefined)];
+    const seed = seeds!.stream1!;
+    const s = decodeSeed(seed)!;
+    assert.equal(encodeSeed(s), seed);
+    const resumed = await sessions.issue(testContext({ now }), { ...hashAllow, via: 'oneTimeToken', seed, resumed: true }, 'LiveApp');
+    assert.ok(resumed.allow);
+    assert.equal(resumed.grant.sessionId, s.sessionId);
+    assert.equal(resumed.grant.sessionStartedAt, Math.floor((now - 5000) / 1000));
+    await store.revokeTokens('LiveApp', 'stream1');
+    const after = await sessions.issue(testContext({ now }), { ...hashAllow, via: 'oneTimeToken', seed, resumed: true }, 'LiveApp');
+    assert.deepEqual(after, { allow: false, status: 403, reason: 'session_revoked' });
+    // …unless the credential is valid on its own (a TOTP code in its window): then a new session starts.
+    const restarted = await sessions.issue(testContext({ now }), { ...hashAllow, via: 'totp', seed, resumed: true, mayRestart: true }, 'LiveApp');
+    assert.ok(restarted.allow);
+    assert.notEqual(restarted.grant.sessionId, s.sessionId);
+  });
+
+  it('seeds that were not written by us are ignored', () => {
+    for (const bad of ['', 'a.b', 'x.1.0.0', 'x.1.0.0.g.h', 'x!.1.0.0.g', 'x.ZZ.0.0.g', 'x.1.-1.0.g']) assert.equal(decodeSeed(bad), null, bad);
+  });
+
+  it('one cookie per stream; the origin never sees any of them', () => {
+    const a = sessions.cookieName('stream1');
+    const b = sessions.cookieName('stream10');
+    assert.match(a, /^sg_grant_[A-Za-z0-9_-]{11}$/);
+    assert.notEqual(a, b);
+    const header = `x=1; ${a}=v2.A; ${b}=v2.B; y=2`;
+    assert.equal(sessions.cookieGrant(header, ['stream10']), 'v2.B');
+    assert.equal(sessions.cookieGrant(header, ['stream1_240p', 'stream1']), 'v2.A');
+    assert.equal(sessions.cookieGrant(header, ['stream2']), undefined);
+    assert.equal(sessions.withoutGrantCookie(header), 'x=1; y=2');
+    assert.equal(sessions.withoutGrantCookie(`${a}=v2.A`), undefined);
+    // A URL credential wins over any cookie: a new token starts (or re-presents) its own playback.
+    assert.equal(sessions.presentedGrant({ token: 't' }, 'manifest', header, ['stream1']), undefined);
+  });
+
+  it('cookie.perStream: false keeps one cookie per app (proxies that copy cookies by exact name)', () => {
+    const single = new PlaybackSessions(parseConfig(JSON.stringify({ session: { secrets: [SECRET], cookie: { perStream: false } } }), {}).session, store, cache);
+    assert.equal(single.cookieName('stream1'), 'sg_grant');
+    assert.equal(single.cookieName('stream10'), 'sg_grant');
+    assert.equal(single.cookieGrant('a=1; sg_grant=v2.X', ['stream10']), 'v2.X');
+    assert.equal(single.withoutGrantCookie('a=1; sg_grant=v2.X; sg_grantee=keep'), 'a=1; sg_grantee=keep');
+  });
+});
