@@ -51,7 +51,9 @@ export function issueWhipGrant(codec: GrantCodec, config: SessionConfig, resourc
     issuedAt: now,
     expiresAt: now + config.maxLifetimeSeconds,
     sessionStartedAt: now,
+    // Not read for WHIP grants: revocation epochs and the store generation gate playback manifests only.
     epochs: { stream: 0, subscriber: 0 },
+    generation: 'whip',
   };
   if (config.bindClientIp) grant.clientIp = clientIp;
   return codec.sign(grant);

@@ -37,7 +37,7 @@ describe('deploy/nginx/auth-request.conf as shipped', { skip: existsSync(NGINX) 
 
   before(async () => {
     origin = await startTestWhipOrigin();
-    gate = await startTestGate({ origin: { url: origin.url }, apps });
+    gate = await startTestGate({ origin: { url: origin.url }, session: { resumeSpentCredentials: false }, apps });
     dir = mkdtempSync(join(tmpdir(), 'sg-deploy-nginx-'));
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
@@ -100,7 +100,7 @@ http {
     await post.body.dump();
     // proxy_redirect: the origin's absolute URL now points at nginx (absolute_redirect makes it an
     // absolute URL on this server), carrying streamgate's grant.
-    assert.match(String(post.headers.location), new RegExp(`^${base}/LiveApp/whip/cam1/[0-9a-f-]{36}\\?sg=v1\\.`));
+    assert.match(String(post.headers.location), new RegExp(`^${base}/LiveApp/whip/cam1/[0-9a-f-]{36}\\?sg=v2\\.`));
     const location = String(post.headers.location).slice(base.length);
     const frag = { ...bearer, 'content-type': 'application/trickle-ice-sdpfrag', 'if-match': '*' };
     const patch = await request(`${base}${location}`, { method: 'PATCH', headers: frag, body: 'a=end-of-candidates\r\n' });

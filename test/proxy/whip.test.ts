@@ -39,7 +39,8 @@ describe('WHIP: POST → PATCH → DELETE through the gate', () => {
     const config = {
       origin: { url: origin.url },
       store: { type: 'redis', redis: { url: 'redis://127.0.0.1:6379', keyPrefix: prefix } },
-      session: { secrets: [SESSION_SECRET] },
+      // A spent one-time token stays spent here, even for its own client (session.resumeSpentCredentials).
+      session: { secrets: [SESSION_SECRET], resumeSpentCredentials: false },
       apps,
     };
     gate = await startTestGate(config);
@@ -58,7 +59,7 @@ describe('WHIP: POST → PATCH → DELETE through the gate', () => {
     assert.match(post.text, /^v=0/);
     const location = String(post.headers.location);
     // Same-origin path (never the origin's own host), the origin's resource id, and the grant.
-    assert.match(location, /^\/LiveApp\/whip\/cam1\/[0-9a-f-]{36}\?sg=v1\./);
+    assert.match(location, /^\/LiveApp\/whip\/cam1\/[0-9a-f-]{36}\?sg=v2\./);
     assert.ok(post.headers.etag);
     const posted = origin.seen.at(-1)!;
     assert.equal(posted.headers.authorization, undefined, 'the Bearer token is a credential: stripped like ?token=');
@@ -162,7 +163,7 @@ describe('WHIP: POST → PATCH → DELETE through the gate', () => {
     // /verify never sees the origin's Location, so its grant covers every session URL of the stream
     // (nginx appends it to Location with proxy_redirect) — and nothing else.
     const g = String(ok.headers['x-streamgate-grant']);
-    assert.match(g, /^v1\./);
+    assert.match(g, /^v2\./);
     assert.equal((await v(`/LiveApp/whip/cam8/0f0e0d0c-0b0a-4909-8807-060504030201?sg=${g}`, 'PATCH', bearer(fresh))).status, 200);
     assert.equal((await v(`/LiveApp/whip/cam8/11111111-2222-4333-8444-555555555555?sg=${g}`, 'DELETE')).status, 200);
     assert.equal((await v(`/LiveApp/whip/cam9/0f0e0d0c-0b0a-4909-8807-060504030201?sg=${g}`, 'DELETE')).headers['x-streamgate-reason'], 'grant_invalid');
