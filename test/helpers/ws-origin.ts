@@ -3,6 +3,7 @@
 // `notification play_started`, `stop` echoed, `ping` → `pong`, `join`/`joinRoom`/`getTrackList`
 // answered. It records every frame and handshake, can refuse handshakes with a status, close with
 // a code, flood a client, and serves `GET /{app}/rest/v2/broadcasts/{id}` (200 when known, 404 not).
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
@@ -258,16 +259,17 @@ export function connectClient(
  */
 export const WARM_UP = '{"command":"warmUp"}';
 export async function openOriginLeg(c: TestWsClient, origin: TestWsOrigin): Promise<number> {
-  const before = origin.sockets.length;
   c.send(WARM_UP);
-  await origin.until(() => origin.sockets.length > before);
-  const conn = origin.sockets.length;
-  // The origin has the socket; the gate has attached it once a ping gets relayed (before that the
-  // gate answers pings itself).
-  const mark = `warm-${conn}`;
-  while (!origin.pings.some((p) => p.conn === conn && p.data === mark)) {
+  // The gate has attached this client's origin socket once a ping gets relayed (before that the gate
+  // answers pings itself). The mark is unique per client, so concurrent clients each find their own
+  // socket: counting origin sockets would pick another client's when several connect at once.
+  const mark = `warm-${randomUUID()}`;
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const seen = origin.pings.find((p) => p.data === mark);
+    if (seen) return seen.conn;
+    if (Date.now() > deadline) throw new Error('the origin leg did not open within 5 s');
     c.ws.ping(mark);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-  return conn;
 }
