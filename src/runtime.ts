@@ -32,7 +32,10 @@ export interface Runtime {
   metrics: Metrics;
   /** Store, origin and JWKS up/down: one log line per transition, and the *_up gauges. */
   health: DependencyHealth;
+  /** Peers whose X-Forwarded-* are believed on the proxy and WebSocket doors (`trustedProxies`). */
   isTrustedProxy: (ip: string) => boolean;
+  /** Callers of `/verify` (`verify.allowedCallers`); their forwarded headers count there only. */
+  isVerifyCaller: (ip: string) => boolean;
   isPanelClient: (ip: string) => boolean;
   sessions: PlaybackSessions;
   /** Revocation epochs in memory, kept current by push (started here, closed with the gate). */
@@ -115,6 +118,7 @@ export function createRuntime(config: Config, deps: { store: Store; log: Logger;
     metrics: deps.metrics,
     health,
     isTrustedProxy: compileCidrs(config.trustedProxies),
+    isVerifyCaller: compileCidrs(config.verify.allowedCallers),
     isPanelClient: compileCidrs(config.panel.allowedCIDRs),
   };
 }

@@ -62,6 +62,11 @@ export interface GatedTarget {
   kind: FileKind;
   /** Candidate stream ids, primary first (request/stream-path.ts); never empty. */
   streamIds: readonly string[];
+  /**
+   * WHIP paths only (RFC 9725): the session resource id of `/{app}/whip/{id}/{resource}`, or null for
+   * the WHIP endpoint itself (see proxy/whip.ts).
+   */
+  whipResource?: string | null;
 }
 
 export const STREAM_METHODS = 'GET, HEAD, OPTIONS';
@@ -116,6 +121,7 @@ export function resolveTarget(apps: ReadonlyMap<string, AppRuntime>, r: TargetRe
       const streamIds = route.area === 'whip' ? (route.streamId === null ? [] : [route.streamId]) : route.streamIds;
       if (!streamIds.length) return refuse(Reason.streamUnrecognized, app);
       target = gatedTarget(app, 'publish', 'ingest', streamIds);
+      if (route.area === 'whip') target.whipResource = route.rest[0] ?? null;
       break;
     }
   }

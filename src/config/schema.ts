@@ -207,8 +207,21 @@ export const configSchema = z.strictObject({
         .prefault({}),
     })
     .prefault({}),
-  /** Peers whose X-Forwarded-For / X-Real-IP / X-Original-* headers are believed. */
-  trustedProxies: z.array(cidr).default(['127.0.0.1/32', '::1/128']),
+  /**
+   * Peers whose X-Forwarded-For / X-Real-IP / X-Forwarded-Proto / -Host are believed on the proxy and
+   * WebSocket doors (nginx `set_real_ip_from`, Traefik `forwardedHeaders.trustedIPs`). Default: none,
+   * so a co-located proxy that passes a client's own X-Forwarded-For cannot let it choose its IP.
+   */
+  trustedProxies: z.array(cidr).default([]),
+  verify: z
+    .strictObject({
+      /**
+       * Who may call `/verify` (nginx auth_request, Traefik ForwardAuth, Envoy/Istio ext_authz). Their
+       * X-Original-* / X-Forwarded-* and client-IP headers are believed on `/verify` only.
+       */
+      allowedCallers: z.array(cidr).default(['127.0.0.1/32', '::1/128']),
+    })
+    .prefault({}),
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -76,7 +76,9 @@ export function upstreamHeaders(src: IncomingHttpHeaders, fwd: ForwardedFor, dro
   const out: Record<string, string | string[]> = {};
   for (const name in src) {
     if (HOP_BY_HOP.has(name) || (extra && extra.has(name))) continue;
-    if (name === 'host' || name === 'x-forwarded-for' || name === 'x-forwarded-proto' || name === 'x-forwarded-host') continue;
+    // Forwarding facts are ours to state: the client's copies (and RFC 7239 Forwarded, which we do not
+    // produce) never reach an origin that may believe them (Ant Media trusts X-Real-IP from anyone).
+    if (name === 'host' || name === 'x-forwarded-for' || name === 'x-forwarded-proto' || name === 'x-forwarded-host' || name === 'x-real-ip' || name === 'forwarded') continue;
     const v = src[name];
     if (v === undefined) continue;
     if (name === 'cookie' && dropCookie) {
@@ -89,6 +91,7 @@ export function upstreamHeaders(src: IncomingHttpHeaders, fwd: ForwardedFor, dro
   out['x-forwarded-for'] = fwd.forwardedFor;
   out['x-forwarded-proto'] = fwd.proto;
   if (fwd.host) out['x-forwarded-host'] = fwd.host;
+  if (fwd.realIp) out['x-real-ip'] = fwd.realIp;
   return out;
 }
 
@@ -129,6 +132,8 @@ export interface ForwardRequest {
 export interface ForwardHooks {
   /** Extra response headers (e.g. Set-Cookie, CORS) merged over the origin's. */
   responseHeaders?: Record<string, string | string[]> | undefined;
+  /** Edits the origin's response headers in place before they are sent (e.g. a WHIP Location). */
+  rewriteHeaders?: ((status: number, headers: Record<string, string | string[]>) => void) | undefined;
   /** Called once with the outcome, for logs and metrics. */
   onDone?: (status: number, error?: Error) => void;
 }
@@ -154,6 +159,7 @@ export function forward(pool: Dispatcher, req: ForwardRequest, res: ServerRespon
       head(statusCode, headers, statusMessage) {
         status = statusCode;
         const out = downstreamHeaders(headers);
+        hooks.rewriteHeaders?.(statusCode, out);
         if (hooks.responseHeaders) Object.assign(out, hooks.responseHeaders);
         res.writeHead(statusCode, statusMessage || undefined, out);
       },

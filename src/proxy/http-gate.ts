@@ -7,8 +7,9 @@ import { Reason } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import { stripCredentials, readCredentials } from '../request/credentials.js';
 import { clientIpOf, forwardedFor } from '../request/context.js';
-import type { Target } from '../authorize/target.js';
+import type { GatedTarget, Target } from '../authorize/target.js';
 import { authorize } from '../authorize/authorize.js';
+import { authorizeWhip, whipCredentials, whipLocationRewriter } from './whip.js';
 import { forward, upstreamHeaders, type ForwardRequest } from './forward.js';
 import { serveRewrittenManifest } from '../manifest/manifest-response.js';
 import { retryAfter, sendReason } from './respond.js';
@@ -34,6 +35,7 @@ export async function proxyTarget(rt: Runtime, req: IncomingMessage, res: Server
     case 'gated':
       break;
   }
+  if (target.whipResource !== undefined) return whip(rt, req, res, canonical, target);
   const method = req.method ?? 'GET';
   const { decision, ctx, grant } = await authorize(rt, 'proxy', target, {
     credentials: readCredentials(canonical.rawQuery, rt.config.session.param),
@@ -44,7 +46,7 @@ export async function proxyTarget(rt: Runtime, req: IncomingMessage, res: Server
     path: canonical.path,
   });
   noteDecision(res, decision, ctx);
-  if (!decision.allow) return sendReason(res, 'proxy', decision.reason, retryAfter(decision));
+  if (!decision.allow) return sendReason(res, 'proxy', decision.reason, retryAfter(decision), target.app.name);
   // An authorized media request: its credentials leave the query as origin.stripCredentials says
   // (the same rule for the rewritten manifest below), the grant always.
   if (!grant) return pass(rt, req, res, canonical, { strip: true });
@@ -63,6 +65,18 @@ export async function proxyTarget(rt: Runtime, req: IncomingMessage, res: Server
   });
 }
 
+/** WHIP endpoint and session URLs (see whip.ts): Bearer tokens, and a grant in the POST's Location. */
+async function whip(rt: Runtime, req: IncomingMessage, res: ServerResponse, canonical: CanonicalTarget, target: GatedTarget): Promise<void> {
+  const method = req.method ?? 'GET';
+  const credentials = whipCredentials(canonical.rawQuery, rt.config.session.param, req.headers);
+  const { ctx, decision } = await authorizeWhip(rt, 'proxy', target, credentials, clientIpOf(rt.isTrustedProxy, req), method);
+  noteDecision(res, decision, ctx);
+  if (!decision.allow) return sendReason(res, 'proxy', decision.reason, undefined, target.app.name);
+  const rewriteHeaders = target.whipResource === null && method === 'POST' ? whipLocationRewriter(rt, ctx, canonical.path) : undefined;
+  // A WHIP Bearer token is a credential like ?token=: it leaves with it (origin.stripCredentials).
+  pass(rt, req, res, canonical, { strip: true, dropAuthorization: rt.config.origin.stripCredentials, rewriteHeaders });
+}
+
 /** Forwards a request that needs no decision (static files, panel paths, the origin's REST API). */
 export function forwardUnchecked(rt: Runtime, req: IncomingMessage, res: ServerResponse, canonical: CanonicalTarget): void {
   pass(rt, req, res, canonical, { strip: false });
@@ -78,23 +92,30 @@ function countOrigin(rt: Runtime, status: number): void {
  * parameters leave the query unless `origin.stripCredentials` is false; the grant always leaves.
  * Unchecked paths (static, REST, panel) go as sent.
  */
-function upstreamRequest(rt: Runtime, req: IncomingMessage, canonical: CanonicalTarget, strip: boolean, fwd = forwardedFor(rt.isTrustedProxy, req)): ForwardRequest {
+function upstreamRequest(rt: Runtime, req: IncomingMessage, canonical: CanonicalTarget, strip: boolean, fwd = forwardedFor(rt.isTrustedProxy, req), dropAuthorization = false): ForwardRequest {
   const query = strip ? stripCredentials(canonical.rawQuery, rt.config.session.param, !rt.config.origin.stripCredentials) : canonical.rawQuery;
   const method = req.method ?? 'GET';
   const hasBody = method !== 'GET' && method !== 'HEAD' && (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined);
-  return {
-    method,
-    path: query ? `${canonical.path}?${query}` : canonical.path,
-    // The grant cookie is streamgate's own: the origin never sees it.
-    headers: upstreamHeaders(req.headers, fwd, rt.sessions.withoutGrantCookie),
-    body: hasBody ? req : null,
-  };
+  // The grant cookie is streamgate's own: the origin never sees it.
+  const headers = upstreamHeaders(req.headers, fwd, rt.sessions.withoutGrantCookie);
+  if (dropAuthorization) delete headers.authorization;
+  return { method, path: query ? `${canonical.path}?${query}` : canonical.path, headers, body: hasBody ? req : null };
 }
 
-function pass(rt: Runtime, req: IncomingMessage, res: ServerResponse, canonical: CanonicalTarget, opts: { strip: boolean; extraHeaders?: Record<string, string | string[]> }): void {
+interface PassOptions {
+  strip: boolean;
+  extraHeaders?: Record<string, string | string[]>;
+  /** Remove `Authorization` (a WHIP Bearer token) before the origin sees the request. */
+  dropAuthorization?: boolean;
+  /** Edit the origin's response headers (a WHIP Location) before the client sees them. */
+  rewriteHeaders?: ((status: number, headers: Record<string, string | string[]>) => void) | undefined;
+}
+
+function pass(rt: Runtime, req: IncomingMessage, res: ServerResponse, canonical: CanonicalTarget, opts: PassOptions): void {
   if (!rt.pool) return sendReason(res, 'proxy', Reason.originUnavailable);
-  forward(rt.pool, upstreamRequest(rt, req, canonical, opts.strip), res, {
+  forward(rt.pool, upstreamRequest(rt, req, canonical, opts.strip, undefined, opts.dropAuthorization), res, {
     responseHeaders: opts.extraHeaders,
+    rewriteHeaders: opts.rewriteHeaders,
     onDone: (status) => countOrigin(rt, status),
   });
 }

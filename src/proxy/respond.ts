@@ -21,16 +21,38 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, ext
   res.end(res.req?.method === 'HEAD' ? undefined : text);
 }
 
-/** `{"error":"unauthorized","reason":"token_expired"}` with the given status (503 adds `Retry-After`). */
-export function sendDeny(res: ServerResponse, status: number, reason: ReasonCode, extraHeaders?: Record<string, string | string[]>): void {
+/** Reasons that mean "no credential was presented" for the factor asked (RFC 6750 §3: no error code). */
+const ABSENT: ReadonlySet<string> = new Set(['token_missing', 'subscriber_missing']);
+
+/**
+ * The `WWW-Authenticate` challenge every 401 carries (RFC 9110 §11.6.1: a 401 MUST send one; Android's
+ * HttpURLConnection turns a 401 without it into an IOException). Bearer scheme in the style of
+ * RFC 6750 §3: `Bearer realm="<app>"` alone when the request brought no credential (§3: "SHOULD NOT
+ * include an error code"), else `Bearer realm="<app>", error="invalid_token", error_description="<reason>"`
+ * with the stable reason code as the description. `realm` is an app name (`[A-Za-z0-9_-]+`) or
+ * `streamgate`; both are quoted-string safe.
+ */
+export function bearerChallenge(realm: string, reason: ReasonCode): string {
+  const r = /^[A-Za-z0-9_-]+$/.test(realm) ? realm : 'streamgate';
+  if (ABSENT.has(reason)) return `Bearer realm="${r}"`;
+  return `Bearer realm="${r}", error="invalid_token", error_description="${reason}"`;
+}
+
+/**
+ * `{"error":"unauthorized","reason":"token_expired"}` with the matching status. A 401 also carries
+ * `WWW-Authenticate` (see bearerChallenge) for `realm` (the app; `streamgate` when none is known);
+ * a 503 carries `Retry-After`.
+ */
+export function sendDeny(res: ServerResponse, status: number, reason: ReasonCode, extraHeaders?: Record<string, string | string[]>, realm = 'streamgate'): void {
   const headers: Record<string, string | string[]> = { ...extraHeaders };
+  if (status === 401 && headers['www-authenticate'] === undefined) headers['www-authenticate'] = bearerChallenge(realm, reason);
   if (status === 503) headers['retry-after'] = '2';
   sendJson(res, status, { error: errorWord(status), reason }, headers);
 }
 
 /** A deny as `door` answers it: the status comes from the reason table (`statusAt`). */
-export function sendReason(res: ServerResponse, door: Door, reason: ReasonCode, extraHeaders?: Record<string, string | string[]>): void {
-  sendDeny(res, statusAt(door, reason), reason, extraHeaders);
+export function sendReason(res: ServerResponse, door: Door, reason: ReasonCode, extraHeaders?: Record<string, string | string[]>, realm?: string): void {
+  sendDeny(res, statusAt(door, reason), reason, extraHeaders, realm);
 }
 
 /** `Retry-After` (RFC 9110 §10.2.3, seconds) for a deny that says when to come back (429 lockouts). */

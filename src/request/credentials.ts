@@ -84,3 +84,19 @@ export function stripCredentials(rawQuery: string, grantParam: string, keepAntMe
   }
   return removed ? kept.join('&') : rawQuery;
 }
+
+/** RFC 6750 §2.1 b64token: the only characters a Bearer credential may hold. */
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+/**
+ * The token of an `Authorization: Bearer <token>` header (RFC 6750 §2.1; the scheme is
+ * case-insensitive, RFC 9110 §11.1), as WHIP clients send it (RFC 9725 §4.5: OBS, GStreamer's
+ * whipclientsink; Ant Media's WhipEndpoint reads the same header). undefined for any other scheme,
+ * a missing token, several header lines, or characters outside b64token.
+ */
+export function bearerToken(authorization: string | string[] | undefined): string | undefined {
+  if (typeof authorization !== 'string') return undefined;
+  const m = /^[Bb][Ee][Aa][Rr][Ee][Rr] +(\S+) *$/.exec(authorization);
+  if (!m || !B64TOKEN.test(m[1]!)) return undefined;
+  return m[1];
+}

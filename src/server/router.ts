@@ -12,11 +12,8 @@ import { resolveTarget } from '../authorize/target.js';
 import { forwardUnchecked, proxyTarget } from '../proxy/http-gate.js';
 import { sendReason } from '../proxy/respond.js';
 import { answerPreflight, bindCors } from '../proxy/cors.js';
-import { handleVerify } from '../verify/verify-endpoint.js';
+import { handleVerify, isVerifyTarget } from '../verify/verify-endpoint.js';
 import { handleRest } from '../api/router.js';
-
-/** The path the gate answers itself on the public listener (nginx auth_request and friends). */
-export const VERIFY_PATH = '/verify';
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -31,9 +28,11 @@ export function createPublicRouter(rt: Runtime): RequestHandler {
 }
 
 async function route(rt: Runtime, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  // `/verify` and Envoy's `/verify/<original path>` answer 401/403, never 400: matched before the path
+  // is canonicalized (the original path inside is canonicalized by /verify itself).
+  if (isVerifyTarget(req.url ?? '/')) return handleVerify(rt, req, res);
   const canonical = canonicalizeUrl(req.url ?? '/', rt.config.limits.maxUriBytes);
   if (!canonical.ok) return sendReason(res, 'proxy', canonical.reason);
-  if (canonical.path === VERIFY_PATH) return handleVerify(rt, req, res, canonical.rawQuery);
 
   const target = resolveTarget(rt.apps, {
     door: 'proxy',

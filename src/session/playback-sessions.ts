@@ -110,7 +110,8 @@ export class PlaybackSessions {
     const v = this.codec.verify(value, nowSec);
     if (!v.ok) return deny(401, v.reason);
     const g = v.grant;
-    if (g.app !== ctx.app) return deny(401, Reason.grantInvalid);
+    // Publish-role grants are WHIP session grants (whip-session.ts): they open their session URL only.
+    if (g.app !== ctx.app || g.role === 'publish') return deny(401, Reason.grantInvalid);
     if (g.role !== ctx.role) return deny(401, Reason.tokenWrongRole);
     if (!ctx.streamIds.includes(g.streamId)) return deny(401, Reason.tokenWrongStream);
     if (this.config.bindClientIp && g.clientIp !== ctx.clientIp) return deny(401, Reason.grantInvalid);

@@ -1,69 +1,46 @@
-// Front door 2: `GET /verify` for nginx auth_request, Traefik ForwardAuth and Envoy ext_authz. It
-// reads the original request from the proxy's headers, then asks the same target table and the same
-// authorize step as the proxy door. Contract: 200 allows (Envoy accepts only 200, not any 2xx); 401
-// for a missing or bad credential; 403 for a good credential that policy refuses or a request that
-// cannot be authorized at all. Never 400/404/405 to mean deny: nginx turns those into 500 (the
-// mapping is `statusAt('verify', …)` in decision/reasons.ts). 503 (store down) is "cannot decide":
-// nginx answers 500, i.e. fails closed; 500 is the gate's own failure.
+// Front door 2: `/verify` for nginx auth_request, Traefik ForwardAuth and Envoy / Istio ext_authz. It
+// reads the original request from the caller's dialect (original-request.ts), then asks the same
+// target table and the same authorize step as the proxy door. Contract: 200 allows (Envoy accepts
+// only 200, not any 2xx); 401 for a missing or bad credential, with WWW-Authenticate; 403 for a good
+// credential that policy refuses or a request that cannot be authorized at all. Never 400/404/405
+// to mean deny: nginx turns those into 500 (the mapping is `statusAt('verify', …)` in
+// decision/reasons.ts). 503 (store down) is "cannot decide": nginx answers 500, i.e. fails closed;
+// 500 is the gate's own failure. Every deny carries X-Streamgate-Reason (nginx drops the body of an
+// auth subrequest; `auth_request_set` can pick the header up).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Reason, type ReasonCode } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import { canonicalizeUrl } from '../request/canonical-path.js';
 import { readCredentials } from '../request/credentials.js';
-import { clientIpOf, peerAddress } from '../request/context.js';
+import { peerAddress, verifyClientIpOf } from '../request/context.js';
 import type { Role } from '../decision/types.js';
 import { resolveTarget } from '../authorize/target.js';
 import { authorize } from '../authorize/authorize.js';
 import { retryAfter, sendJson, sendReason } from '../proxy/respond.js';
+import { authorizeWhip, whipCredentials } from '../proxy/whip.js';
+import { ANY_RESOURCE, issueWhipGrant } from '../session/whip-session.js';
+import { isVerifyTarget, originalRequest } from './original-request.js';
 import { noteDecision } from '../observability/response-note.js';
 
-const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
+export { isVerifyTarget };
 
-/** ingress-nginx sends a full URL in X-Original-URL: keep only the request-target. */
-function requestTarget(raw: string): string {
-  if (raw.startsWith('http://') || raw.startsWith('https://')) {
-    const slash = raw.indexOf('/', raw.indexOf('//') + 2);
-    return slash === -1 ? '/' : raw.slice(slash);
+export async function handleVerify(rt: Runtime, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  let realm: string | undefined;
+  // A proxy can copy the reason header (auth_request_set), not the body.
+  const deny = (reason: ReasonCode, headers?: Record<string, string>) => sendReason(res, 'verify', reason, { 'x-streamgate-reason': reason, ...headers }, realm);
+  // Forwarded facts are believed only from configured callers; anyone else learns nothing.
+  if (!rt.isVerifyCaller(peerAddress(req))) return deny(Reason.routeDenied);
+
+  const original = originalRequest(req.url ?? '/verify', req.method ?? 'GET', req.headers);
+  if (!original.ok) {
+    if (original.why === 'method') return deny(Reason.methodNotAllowed);
+    return deny(original.why === 'missing' ? Reason.pathInvalid : Reason.routeDenied);
   }
-  return raw;
-}
-
-/**
- * One value from whichever header dialect the proxy speaks — or null when several dialects are
- * present and disagree. A proxy sets its own header but may pass the client's others through
- * (Traefik ForwardAuth copies client headers): a client-supplied X-Original-URI next to Traefik's
- * X-Forwarded-Uri must not choose what gets authorized.
- */
-function agreed(values: (string | undefined)[]): string | null | undefined {
-  const present = values.filter((v): v is string => v !== undefined && v !== '');
-  if (present.length === 0) return undefined;
-  return present.every((v) => v === present[0]) ? present[0]! : null;
-}
-
-function verifyRole(rawQuery: string): Role | null | undefined {
-  if (!rawQuery) return undefined;
-  const role = new URLSearchParams(rawQuery).get('role');
-  if (role === null) return undefined;
-  return role === 'play' || role === 'publish' ? role : null;
-}
-
-export async function handleVerify(rt: Runtime, req: IncomingMessage, res: ServerResponse, rawQuery: string): Promise<void> {
-  // a proxy can copy the reason header (auth_request_set), not the body
-  const deny = (reason: ReasonCode, headers?: Record<string, string>) => sendReason(res, 'verify', reason, { 'x-streamgate-reason': reason, ...headers });
-  if (req.method !== 'GET' && req.method !== 'HEAD') return deny(Reason.methodNotAllowed);
-  // Forwarded facts are believed only from configured proxies; anyone else learns nothing.
-  if (!rt.isTrustedProxy(peerAddress(req))) return deny(Reason.routeDenied);
-
-  const h = req.headers;
-  const uri = agreed([first(h['x-original-uri']), first(h['x-forwarded-uri']), first(h['x-original-url'])].map((v) => (v ? requestTarget(v) : v)));
-  const forwardedMethod = agreed([first(h['x-original-method']), first(h['x-forwarded-method'])].map((v) => v?.toUpperCase()));
-  if (uri === null || forwardedMethod === null) return deny(Reason.routeDenied);
-  if (!uri) return deny(Reason.pathInvalid);
-  const method = forwardedMethod ?? 'GET';
-  const canonical = canonicalizeUrl(uri, rt.config.limits.maxUriBytes);
+  const method = original.method;
+  const canonical = canonicalizeUrl(original.uri, rt.config.limits.maxUriBytes);
   if (!canonical.ok) return deny(canonical.reason);
   // The same table as the proxy: a PUT of a playlist is a 405 there, so it is a deny here.
-  const target = resolveTarget(rt.apps, { door: 'verify', method, segments: canonical.segments, role: verifyRole(rawQuery) });
+  const target = resolveTarget(rt.apps, { door: 'verify', method, segments: canonical.segments, role: original.role });
   switch (target.type) {
     case 'refuse':
       return deny(target.reason);
@@ -75,9 +52,19 @@ export async function handleVerify(rt: Runtime, req: IncomingMessage, res: Serve
     case 'gated':
       break;
   }
+  realm = target.app.name;
+  const clientIp = verifyClientIpOf(rt.isVerifyCaller, rt.isTrustedProxy, req);
+  if (target.whipResource !== undefined) {
+    const credentials = whipCredentials(canonical.rawQuery, rt.config.session.param, req.headers);
+    const { ctx, decision } = await authorizeWhip(rt, 'verify', target, credentials, clientIp, method);
+    noteDecision(res, decision, ctx);
+    if (!decision.allow) return deny(decision.reason, retryAfter(decision));
+    const streamId = decision.streamId ?? target.streamIds[0] ?? '';
+    return allow(res, target.app.name, streamId, 'publish', 'subscriberId' in decision ? decision.subscriberId : undefined, whipGrantHeader(rt, { ...ctx, streamId }, target.whipResource ?? null, method));
+  }
   const { decision, ctx, grant } = await authorize(rt, 'verify', target, {
     credentials: readCredentials(canonical.rawQuery, rt.config.session.param),
-    clientIp: clientIpOf(rt.isTrustedProxy, req),
+    clientIp,
     consume: method !== 'HEAD',
     // nginx passes the client's Cookie header on the subrequest: the grant cookie opens segments.
     cookieHeader: req.headers.cookie,
@@ -93,6 +80,16 @@ export async function handleVerify(rt: Runtime, req: IncomingMessage, res: Serve
     headers['x-streamgate-grant'] = grant.value;
   }
   return allow(res, target.app.name, decision.streamId ?? target.streamIds[0] ?? '', target.role, decision.subscriberId, headers);
+}
+
+/**
+ * An allowed WHIP POST: a session grant for every session URL of the stream, as `X-Streamgate-Grant`
+ * (the check precedes the origin's answer and its Location never passes through here; nginx appends
+ * the grant to it with `proxy_redirect`, see deploy/nginx/auth-request.conf).
+ */
+function whipGrantHeader(rt: Runtime, ctx: { app: string; streamId: string; clientIp: string; now: number }, resourceId: string | null, method: string): Record<string, string> {
+  if (resourceId !== null || method !== 'POST') return {};
+  return { 'x-streamgate-grant': issueWhipGrant(rt.sessions.codec, rt.config.session, { app: ctx.app, streamId: ctx.streamId, resourceId: ANY_RESOURCE }, ctx.clientIp, ctx.now) };
 }
 
 function allow(res: ServerResponse, app: string, streamId: string, role: Role, subscriberId?: string, extra: Record<string, string> = {}): void {

@@ -1,6 +1,7 @@
 // Door parity: one table of requests run through every door — the reverse proxy, /verify in the
-// nginx, Traefik and ingress-nginx dialects, and (for play and publish) the WebSocket gate — with
-// the same decision expected everywhere. Each door only translates the answer:
+// nginx, Traefik, ingress-nginx and Envoy ext_authz (`/verify/<original path>`, original method)
+// dialects, WHIP rows again with the token as `Authorization: Bearer`, and (for play and publish) the
+// WebSocket gate — with the same decision expected everywhere. Each door only translates the answer:
 //   proxy        status = REASONS[reason].status, body {"reason": …}; allow = the origin's 200
 //   /verify      status = statusAt('verify', reason) (400/404/405 → 403), body {"reason": …}; allow = 200
 //   WebSocket    error frame with REASONS[reason].definition; allow = the origin's answer
@@ -181,6 +182,26 @@ describe('door parity', () => {
     return { decision: (JSON.parse(text) as { reason: string }).reason, status: r.statusCode };
   }
 
+  /** Envoy's HTTP ext_authz check: the original method, path_prefix + the original path (no body). */
+  async function viaEnvoy(row: Row, token: string | undefined, bearer = false): Promise<Seen> {
+    const headers: Record<string, string> = { 'x-envoy-internal': 'true', 'x-forwarded-for': '203.0.113.7,127.0.0.1' };
+    if (bearer && token !== undefined) headers.authorization = `Bearer ${token}`;
+    const r = await request(`${gate.url}/verify${withToken(row.path, bearer ? undefined : token)}`, { method: row.method as 'GET', headers });
+    // A HEAD check gets no body (RFC 9110 §9.3.2): the reason then rides in X-Streamgate-Reason.
+    const text = await r.body.text();
+    const reason = text ? (JSON.parse(text) as { reason?: string }).reason : String(r.headers['x-streamgate-reason']);
+    return { decision: r.statusCode === 200 ? 'allow' : reason!, status: r.statusCode };
+  }
+
+  /** A WHIP client: the token as `Authorization: Bearer` (RFC 9725 §4.5) instead of `?token=`. */
+  async function viaProxyBearer(row: Row, token: string | undefined): Promise<Seen> {
+    const headers: Record<string, string> = token === undefined ? {} : { authorization: `Bearer ${token}` };
+    const r = await request(`${gate.url}${row.path}`, { method: row.method as 'GET', headers, body: row.method === 'POST' || row.method === 'PUT' ? 'sdp' : undefined });
+    const text = await r.body.text();
+    if (r.statusCode === 200) return { decision: 'allow', status: 200 };
+    return { decision: (JSON.parse(text) as { reason: string }).reason, status: r.statusCode };
+  }
+
   async function viaVerify(dialect: 'nginx' | 'traefik' | 'ingress-nginx', row: Row, token: string | undefined): Promise<Seen> {
     const uri = withToken(row.path, token);
     const headers: Record<string, string> =
@@ -215,7 +236,12 @@ describe('door parity', () => {
         ['verify/nginx', async () => viaVerify('nginx', row, await credential(store, row))],
         ['verify/traefik', async () => viaVerify('traefik', row, await credential(store, row))],
         ['verify/ingress-nginx', async () => viaVerify('ingress-nginx', row, await credential(store, row))],
+        ['verify/envoy', async () => viaEnvoy(row, await credential(store, row))],
       ];
+      if (/^\/[^/]+\/whip\//i.test(row.path)) {
+        doors.push(['proxy/bearer', async () => viaProxyBearer(row, await credential(store, row))]);
+        doors.push(['verify/envoy/bearer', async () => viaEnvoy(row, await credential(store, row), true)]);
+      }
       if (row.ws) doors.push(['websocket', async () => viaWebSocket(row, await credential(store, row))]);
       for (const [door, ask] of doors) {
         const seen = await ask();
@@ -225,7 +251,7 @@ describe('door parity', () => {
           if (got !== want) failures.push(`${label} via ${door}: ${got}, want ${want}`);
           continue;
         }
-        const wantStatus = row.want === 'allow' ? 200 : statusAt(door === 'proxy' ? 'proxy' : 'verify', row.want);
+        const wantStatus = row.want === 'allow' ? 200 : statusAt(door.startsWith('proxy') ? 'proxy' : 'verify', row.want);
         if (seen.decision !== row.want || seen.status !== wantStatus) failures.push(`${label} via ${door}: ${seen.status} ${seen.decision}, want ${wantStatus} ${row.want}`);
       }
     }

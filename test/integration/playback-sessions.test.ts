@@ -166,7 +166,9 @@ describe('playback sessions', () => {
     // A play grant never authorizes publishing.
     const pub = await startTestGate({ origin: { url: origin.url }, session: { secrets: [SESSION_SECRET] }, apps: { LiveApp: { publish: { hash: { enabled: true, secret: HASH_SECRET } } } } });
     try {
-      assert.deepEqual(await reason(`${pub.url}/LiveApp/whip/stream1?sg=${grant}`, { method: 'POST' }), [401, 'token_wrong_role']);
+      // The WHIP endpoint ignores grants altogether (only a session URL takes one); other ingest paths check its role.
+      assert.deepEqual(await reason(`${pub.url}/LiveApp/whip/stream1?sg=${grant}`, { method: 'POST' }), [401, 'token_missing']);
+      assert.deepEqual(await reason(`${pub.url}/LiveApp/chunked/stream1/a.m4s?sg=${grant}`, { method: 'PUT' }), [401, 'token_wrong_role']);
     } finally {
       await pub.close();
     }

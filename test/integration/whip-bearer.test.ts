@@ -1,7 +1,6 @@
 // WHIP publishers authenticate with `Authorization: Bearer <token>` (RFC 9725 §4.5, HTTP bearer
 // token authentication; Ant Media's WhipEndpoint reads its publish token there, OBS sends its
-// "Bearer Token" field there). Known gap, reported for the proxy and /verify owners: the gate reads
-// only `?token=`, so such a publisher is refused with 401 token_missing.
+// "Bearer Token" field there). The full POST → PATCH → DELETE sequence is in test/proxy/whip.test.ts.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
@@ -9,8 +8,6 @@ import { startTestGate, HASH_SECRET } from '../helpers/gate.js';
 import { startTestOrigin, type TestOrigin } from '../helpers/origin.js';
 import { hashToken } from '../../src/checks/hash-token.js';
 import type { RunningGate } from '../../src/server.js';
-
-const TODO = 'the HTTP doors read credentials from the query only; Authorization: Bearer is not read for WHIP';
 
 describe('WHIP with a bearer token', () => {
   let origin: TestOrigin;
@@ -24,13 +21,13 @@ describe('WHIP with a bearer token', () => {
     await origin?.close();
   });
 
-  test('POST /{app}/whip/{id} with Authorization: Bearer <publish token> is allowed through the proxy', { todo: TODO }, async () => {
+  test('POST /{app}/whip/{id} with Authorization: Bearer <publish token> is allowed through the proxy', async () => {
     const r = await request(`${gate.url}/LiveApp/whip/cam1`, { method: 'POST', headers: { authorization: `Bearer ${hashToken('cam1', 'publish', HASH_SECRET)}`, 'content-type': 'application/sdp' }, body: 'v=0\r\n' });
     await r.body.dump();
     assert.equal(r.statusCode, 200);
   });
 
-  test('/verify allows the same request', { todo: TODO }, async () => {
+  test('/verify allows the same request', async () => {
     const r = await request(`${gate.url}/verify`, { headers: { 'x-original-uri': '/LiveApp/whip/cam1', 'x-original-method': 'POST', authorization: `Bearer ${hashToken('cam1', 'publish', HASH_SECRET)}` } });
     await r.body.dump();
     assert.equal(r.statusCode, 200);

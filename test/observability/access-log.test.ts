@@ -30,7 +30,7 @@ describe('access log and request metrics', () => {
 
   test('one line per request: canonical path without query, status, bytes, duration, door, reason, request id, trace id — and no credential', async () => {
     const logs = captureLogs();
-    const gate = await startTestGate({ origin: { url: origin.url }, apps }, { log: logs.log });
+    const gate = await startTestGate({ origin: { url: origin.url }, trustedProxies: ['127.0.0.1/32'], apps }, { log: logs.log });
     try {
       const hash = hashToken('stream1', 'play', HASH_SECRET);
       const jwt = await mintStreamJwt(JWT_SECRET, { streamId: 'stream1', type: 'play', exp: Math.floor(Date.now() / 1000) + 60 });

@@ -166,6 +166,19 @@ describe('http gate', () => {
     await denied.body.dump();
   });
 
+  test('every 401 carries a Bearer challenge for the app (RFC 9110 §11.6.1, RFC 6750 §3)', async () => {
+    const missing = await get(`${gate.url}/LiveApp/streams/stream1.m3u8`);
+    assert.equal(missing.status, 401);
+    assert.equal(missing.headers['www-authenticate'], 'Bearer realm="LiveApp"', 'no credential: no error code');
+    const bad = await get(`${gate.url}/LiveApp/streams/stream1.m3u8?token=${hashToken('stream10', 'play', HASH_SECRET)}`);
+    assert.equal(bad.status, 401);
+    assert.equal(bad.headers['www-authenticate'], 'Bearer realm="LiveApp", error="invalid_token", error_description="token_invalid"');
+    const head = await get(`${gate.url}/LiveApp/streams/stream1.m3u8`, {}, 'HEAD');
+    assert.equal(head.headers['www-authenticate'], 'Bearer realm="LiveApp"');
+    const notFound = await get(`${gate.url}/Nope/streams/stream1.m3u8`);
+    assert.equal(notFound.headers['www-authenticate'], undefined);
+  });
+
   test('open apps pass; non-GET on /streams is 405; static files pass unchecked', async () => {
     assert.equal((await get(`${gate.url}/OpenApp/streams/stream1.m3u8`)).status, 200);
     assert.equal((await get(`${gate.url}/LiveApp/play.html`)).status, 200);
@@ -177,8 +190,8 @@ describe('http gate', () => {
   test('hop-by-hop headers are removed, X-Forwarded-For from an untrusted peer is replaced', async () => {
     await get(`${gate.url}/OpenApp/streams/stream1.m3u8`, { 'x-forwarded-for': '6.6.6.6', 'proxy-authorization': 'Basic x', te: 'trailers', 'x-custom': 'kept' });
     const seen = origin.seen.at(-1)!;
-    // 127.0.0.1 is a trusted proxy by default: its chain is extended, not trusted blindly for auth.
-    assert.equal(seen.headers['x-forwarded-for'], '6.6.6.6, 127.0.0.1');
+    // No peer is a trusted proxy by default, not even loopback: the client's own chain is replaced.
+    assert.equal(seen.headers['x-forwarded-for'], '127.0.0.1');
     assert.equal(seen.headers['proxy-authorization'], undefined);
     assert.equal(seen.headers.te, undefined);
     assert.equal(seen.headers['x-custom'], 'kept');

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Credentials } from '../../src/decision/types.js';
-import { readCredentials, stripCredentials } from '../../src/request/credentials.js';
+import { bearerToken, readCredentials, stripCredentials } from '../../src/request/credentials.js';
 
 const GRANT = 'sg';
 
@@ -99,4 +99,24 @@ describe('stripCredentials', () => {
     const q = 'a=1&b=2&c=3';
     assert.equal(stripCredentials(q, GRANT), q);
   });
+});
+
+describe('bearerToken (RFC 6750 §2.1)', () => {
+  const cases: [string | string[] | undefined, string | undefined][] = [
+    ['Bearer abc.def-ghi_jkl~m+n/o==', 'abc.def-ghi_jkl~m+n/o=='],
+    ['bearer tok', 'tok'], // the scheme is case-insensitive (RFC 9110 §11.1)
+    ['BEARER  tok', 'tok'],
+    ['Basic dXNlcjpwYXNz', undefined],
+    ['Bearer', undefined],
+    ['Bearer ', undefined],
+    ['Bearer a b', undefined],
+    ['Bearer a=b', undefined], // '=' only as padding at the end
+    ['Bearer tok%20', undefined],
+    ['tok', undefined], // a bare token is not the Bearer scheme
+    [['Bearer a', 'Bearer b'], undefined], // several header lines
+    [undefined, undefined],
+  ];
+  for (const [header, expected] of cases) {
+    it(`${JSON.stringify(header)} → ${String(expected)}`, () => assert.equal(bearerToken(header), expected));
+  }
 });

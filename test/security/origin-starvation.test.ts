@@ -77,6 +77,8 @@ describe('slow clients cannot hold the origin pool', () => {
     gate = await startTestGate({
       origin: { url: origin.url, connections: 4, responseBufferBytes: RESPONSE_BUFFER, slowClientGraceMs: 500, requestBodyIdleTimeoutMs: 1500 },
       apps: { live: {} },
+      // Requests carry X-Forwarded-For as a proxy's would: loopback is configured as that proxy.
+      trustedProxies: ['127.0.0.1/32'],
     });
   });
   after(async () => {

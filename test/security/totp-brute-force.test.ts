@@ -59,6 +59,8 @@ describe('TOTP brute force across two replicas', () => {
   let gates: RunningGate[];
   const config = (p: string, attempts: Record<string, unknown>) => ({
     origin: { url: origin.url },
+    // The test plays many client addresses through X-Forwarded-For, so loopback is a configured proxy.
+    trustedProxies: ['127.0.0.1/32'],
     store: { type: 'redis', redis: { url: 'redis://127.0.0.1:6379', keyPrefix: p } },
     limits: { attempts },
     apps: { live: { play: { totp: { enabled: true, secret: TOTP_SECRET, window: 1 } } } },

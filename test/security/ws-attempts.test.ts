@@ -18,6 +18,8 @@ describe('websocket attempts per client address, across replicas', () => {
     origin = await startTestWsOrigin();
     const cfg = {
       origin: { url: origin.url },
+      // The test plays client addresses through X-Forwarded-For, so loopback is a configured proxy.
+      trustedProxies: ['127.0.0.1/32'],
       store: { type: 'redis', redis: { url: 'redis://127.0.0.1:6379', keyPrefix: prefix } },
       limits: { attempts: { perIp: PER_IP, lockoutSeconds: 30 } },
       ws: { maxRefusals: 5 },

@@ -64,7 +64,9 @@ describe('/verify', () => {
       const r = await verify(gate, h, q);
       assert.equal(r.status, status, JSON.stringify(h));
       assert.equal(r.reason, reason, JSON.stringify(h));
-      assert.equal(r.headers['x-streamgate-reason'], reason, 'the reason is also a header, for auth_request_set');
+      assert.equal(r.headers['x-streamgate-reason'], reason, 'for nginx: auth_request_set $r $upstream_http_x_streamgate_reason');
+      // RFC 9110 §11.6.1: every 401 carries a challenge; a 403 does not.
+      assert.equal(r.headers['www-authenticate'], status === 401 ? (reason === 'token_missing' ? 'Bearer realm="LiveApp"' : `Bearer realm="LiveApp", error="invalid_token", error_description="${reason}"`) : undefined);
     }
   });
 
@@ -113,8 +115,9 @@ describe('/verify', () => {
     assert.equal((await verify(gate, { 'x-original-uri': '/LiveApp/streams/stream1.m3u8', 'x-original-method': 'OPTIONS' })).status, 200);
   });
 
-  test('an untrusted caller learns nothing', async () => {
-    const strict = await startTestGate({ trustedProxies: [], apps });
+  test('a caller outside verify.allowedCallers learns nothing, even when it is a trusted proxy', async () => {
+    // trustedProxies is for the proxy and WebSocket doors; /verify has its own list.
+    const strict = await startTestGate({ trustedProxies: ['127.0.0.1/32', '::1/128'], verify: { allowedCallers: ['10.0.0.0/8'] }, apps });
     try {
       const r = await verify(strict, { 'x-original-uri': `/LiveApp/streams/stream1.m3u8?token=${hash}` });
       assert.equal(r.status, 403);
@@ -157,7 +160,22 @@ http {
       auth_request /_verify;
       auth_request_set $sg_cookie $upstream_http_set_cookie;
       add_header Set-Cookie $sg_cookie;
+      auth_request_set $sg_reason $upstream_http_x_streamgate_reason;
+      error_page 401 = @denied_401;
+      error_page 403 = @denied_403;
       proxy_pass ${origin.url};
+    }
+    location @denied_401 {
+      # auth_request copies the subrequest's WWW-Authenticate onto a 401 itself (also through
+      # error_page); an add_header of it here would send it twice.
+      add_header Cache-Control no-store always;
+      default_type application/json;
+      return 401 '{"error":"unauthorized","reason":"$sg_reason"}';
+    }
+    location @denied_403 {
+      add_header Cache-Control no-store always;
+      default_type application/json;
+      return 403 '{"error":"forbidden","reason":"$sg_reason"}';
     }
     location = /_verify {
       internal;
@@ -200,6 +218,22 @@ http {
     const traversal = await request(`${base}/LiveApp/streams/cover.jpg`);
     assert.equal(traversal.statusCode, 403);
     await traversal.body.dump();
+  });
+
+  test('a 401 reaches the client with the challenge and the reason, a 403 with its reason', async () => {
+    const missing = await request(`${base}/LiveApp/streams/stream1.m3u8`);
+    assert.equal(missing.statusCode, 401);
+    assert.equal(missing.headers['www-authenticate'], 'Bearer realm="LiveApp"', 'exactly one challenge');
+    assert.equal(missing.headers['cache-control'], 'no-store');
+    assert.deepEqual(await missing.body.json(), { error: 'unauthorized', reason: 'token_missing' });
+    const wrong = await request(`${base}/LiveApp/streams/stream10.m3u8?token=${hashToken('stream1', 'play', HASH_SECRET)}`);
+    assert.equal(wrong.statusCode, 401);
+    assert.equal(wrong.headers['www-authenticate'], 'Bearer realm="LiveApp", error="invalid_token", error_description="token_invalid"');
+    assert.deepEqual(await wrong.body.json(), { error: 'unauthorized', reason: 'token_invalid' });
+    const forbidden = await request(`${base}/LiveApp/streams/cover.jpg`);
+    assert.equal(forbidden.statusCode, 403);
+    assert.equal(forbidden.headers['www-authenticate'], undefined);
+    assert.deepEqual(await forbidden.body.json(), { error: 'forbidden', reason: 'stream_unrecognized' });
   });
 
   test('a client cannot choose its IP or URI through nginx', async () => {
