@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './redis-server.js';
-import { ExtensionType, RequestType, encodeStreamId, writeHandshake, type Handshake } from '../../src/srt/packet.js';
+import { ExtensionType, RequestType, encodeStreamId, readHandshake, writeHandshake, type Handshake } from '../../src/srt/packet.js';
 
 export function srtToolsMissing(): string | false {
   const r = spawnSync('ffmpeg', ['-hide_banner', '-protocols'], { encoding: 'utf8' });
@@ -89,4 +89,19 @@ export async function udpPeer(onMessage?: (msg: Buffer, from: dgram.RemoteInfo, 
   });
   await new Promise<void>((r) => sock.bind(0, address, r));
   return { sock, got, port: sock.address().port, close: () => new Promise<void>((r) => sock.close(() => r())) };
+}
+
+/**
+ * A stand-in origin SRT listener of raw datagrams: answers each induction like an HSv5 listener (so
+ * the gate learns the listener's socket id, 0x5555) and records every datagram it receives.
+ */
+export function standInSrtOrigin() {
+  return udpPeer((msg, from, sock) => {
+    try {
+      const hs = readHandshake(msg);
+      if (hs.requestType === RequestType.induction) sock.send(writeHandshake({ ...hs, version: 5, type: 0x4a17, socketId: 0x5555, cookie: 77, destinationSocketId: hs.socketId }), from.port, from.address);
+    } catch {
+      /* media: just recorded */
+    }
+  });
 }

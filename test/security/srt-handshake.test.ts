@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startTestGate } from '../helpers/gate.js';
-import { conclusion, handshake, udpPeer } from '../helpers/srt.js';
+import { conclusion, handshake, standInSrtOrigin, udpPeer } from '../helpers/srt.js';
 import { RequestType, readHandshake, writeHandshake } from '../../src/srt/packet.js';
 import type { RunningGate } from '../../src/server.js';
 
@@ -17,15 +17,7 @@ describe('SRT door under hostile callers', () => {
   let port: number;
 
   before(async () => {
-    // A stand-in origin listener: answers inductions (so the gate learns its socket id), records all.
-    origin = await udpPeer((msg, from, sock) => {
-      try {
-        const hs = readHandshake(msg);
-        if (hs.requestType === RequestType.induction) sock.send(writeHandshake({ ...hs, version: 5, type: 0x4a17, socketId: 0x5555, cookie: 77, destinationSocketId: hs.socketId }), from.port, from.address);
-      } catch {
-        /* media: just recorded */
-      }
-    });
+    origin = await standInSrtOrigin();
     gate = await startTestGate({
       origin: { url: 'http://127.0.0.1:9' },
       srt: { enabled: true, listen: { host: '127.0.0.1', port: 0 }, origin: `127.0.0.1:${origin.port}`, handshakeTimeoutMs: 500, maxSessions: 20 },

@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startTestGate, HASH_SECRET } from '../helpers/gate.js';
-import { conclusion, handshake, udpPeer } from '../helpers/srt.js';
+import { conclusion, handshake, standInSrtOrigin, udpPeer } from '../helpers/srt.js';
 import { hashToken } from '../../src/checks/hash-token.js';
 import { RequestType, readHandshake, streamIdOf, writeHandshake } from '../../src/srt/packet.js';
 import type { RunningGate } from '../../src/server.js';
@@ -22,14 +22,7 @@ describe('SRT door: an allowed caller address cannot open a second, undecided co
   let port: number;
 
   before(async () => {
-    origin = await udpPeer((msg, from, sock) => {
-      try {
-        const hs = readHandshake(msg);
-        if (hs.requestType === RequestType.induction) sock.send(writeHandshake({ ...hs, version: 5, type: 0x4a17, socketId: 0x5555, cookie: 77, destinationSocketId: hs.socketId }), from.port, from.address);
-      } catch {
-        /* media */
-      }
-    });
+    origin = await standInSrtOrigin();
     gate = await startTestGate({
       origin: { url: 'http://127.0.0.1:9' },
       srt: { enabled: true, listen: { host: '127.0.0.1', port: 0 }, origin: `127.0.0.1:${origin.port}` },
