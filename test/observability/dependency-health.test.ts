@@ -73,10 +73,10 @@ describe('dependency health', () => {
     try {
       assert.ok(await until(() => transitions(logs, 'store').includes('30:up'), 5000));
       redis.pause();
-      // Two timeouts are not an outage yet; the third in a row is.
-      for (let i = 0; i < 2; i++) assert.equal(await get(`${gate.url}/LiveApp/streams/stream1.m3u8?token=t${i}`), 503);
-      assert.deepEqual(transitions(logs, 'store'), ['30:up']);
-      for (let i = 2; i < 6; i++) assert.equal(await get(`${gate.url}/LiveApp/streams/stream1.m3u8?token=t${i}`), 503);
+      // Three failures in a row make an outage. The gate's own background reads (the store generation
+      // marker every second, epoch resyncs) count too, so the request that tips it is not fixed: what
+      // is asserted is one "down" line for the whole run of timeouts, never one per request.
+      for (let i = 0; i < 6; i++) assert.equal(await get(`${gate.url}/LiveApp/streams/stream1.m3u8?token=t${i}`), 503);
       assert.deepEqual(transitions(logs, 'store'), ['30:up', '50:down']);
       assert.match(String(logs.lines().find((l) => l.state === 'down')!.detail), /timed out|did not answer/);
       assert.equal(sample(await metrics(gate.adminUrl), 'streamgate_store_up'), 0);
