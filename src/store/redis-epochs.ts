@@ -6,18 +6,10 @@
 // bus forwards a PUBLISH to every node, so one subscription on any node hears every bump.
 import { Cluster, type Redis } from 'ioredis';
 import type { EpochValue } from './store.js';
+import { enc, hex } from './ids.js';
 
-export const hex = (s: string): string => Buffer.from(s, 'utf8').toString('hex');
 const unhex = (h: string): string | null => (/^(?:[0-9a-f]{2})*$/.test(h) ? Buffer.from(h, 'hex').toString('utf8') : null);
 
-/** encodeURIComponent never emits `{`, `}`, `:` or `/`; '%%' marks the (lone-surrogate) fallback. */
-export function enc(s: string): string {
-  try {
-    return encodeURIComponent(s);
-  } catch {
-    return `%%${hex(s)}`;
-  }
-}
 /** Inverse of enc(); null for text enc() never produces. */
 function dec(s: string): string | null {
   try {

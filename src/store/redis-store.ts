@@ -22,7 +22,8 @@ import type { Config } from '../config/schema.js';
 import { StoreUnavailableError } from '../errors.js';
 import { blockRole, clampPage, MAX_EVENTS_PER_STREAM } from './memory-store.js';
 import { SCRIPTS, type ScriptCommands } from './redis-scripts.js';
-import { EpochChannel, enc, hex } from './redis-epochs.js';
+import { EpochChannel } from './redis-epochs.js';
+import { enc, hex, playbackMember } from './ids.js';
 import { RedisAvailability, redisTarget, type AvailabilityListener } from './redis-availability.js';
 import type {
   BlockType,
@@ -360,7 +361,7 @@ export class RedisStore implements Store {
     const [zset, payload] = this.liveKeys();
     const chunks: string[][] = [];
     for (let i = 0; i < entries.length; i += TRACK_CHUNK) {
-      chunks.push(entries.slice(i, i + TRACK_CHUNK).flatMap((e) => [`${enc(e.playback.app)}/${enc(e.playback.sessionId)}`, String(Math.floor(e.deadlineMs)), JSON.stringify(e.playback)]));
+      chunks.push(entries.slice(i, i + TRACK_CHUNK).flatMap((e) => [playbackMember(e.playback.app, e.playback.sessionId), String(Math.floor(e.deadlineMs)), JSON.stringify(e.playback)]));
     }
     await this.run('trackPlaybacks', (c) => Promise.all(chunks.map((args) => c.sgTrackPlaybacks(zset, payload, ...args))), Math.max(1, chunks.length));
   }
