@@ -19,6 +19,7 @@ import type {
   Subscriber,
   TrackedPlayback,
 } from './store.js';
+import { LivePlaybacks } from './memory-playbacks.js';
 
 /** Largest page any list method returns, whatever the caller asks for. */
 export const MAX_PAGE_SIZE = 250;
@@ -69,13 +70,18 @@ export class MemoryStore implements Store {
   private readonly sessions = new Map<string, Map<string, number>>();
   private readonly once = new Map<string, number>();
   private readonly streams = new Map<string, RegisteredStream>();
-  // k(app, sessionId) → live HTTP playback and its deadline
-  private readonly live = new Map<string, TrackedPlayback>();
+  // live HTTP playbacks by deadline (memory-playbacks.ts)
+  private readonly live: LivePlaybacks;
   private readonly events = new Map<string, ConnectionEvent[]>();
   private readonly shared = new Map<string, { value: string; expiresAtMs: number }>();
   private readonly sweeper: NodeJS.Timeout;
 
-  constructor() {
+  /**
+   * `maxTrackedPlaybacks`: live HTTP playback sessions tracked at once for their `disconnected`
+   * events (default DEFAULT_MAX_TRACKED_PLAYBACKS); past it new sessions wait for room (LivePlaybacks.track).
+   */
+  constructor(opts: { maxTrackedPlaybacks?: number } = {}) {
+    this.live = new LivePlaybacks(opts.maxTrackedPlaybacks);
     // Lazy checks keep answers right; the sweep only bounds memory. unref: never keeps node alive.
     this.sweeper = setInterval(() => this.sweep(Date.now()), SWEEP_INTERVAL_MS);
     this.sweeper.unref();
@@ -277,20 +283,12 @@ export class MemoryStore implements Store {
   // --- statistics -----------------------------------------------------------------------
 
   async trackPlaybacks(entries: readonly TrackedPlayback[]): Promise<void> {
-    for (const e of entries) {
-      const key = k(e.playback.app, e.playback.sessionId);
-      const known = this.live.get(key);
-      this.live.set(key, { playback: copy(e.playback), deadlineMs: Math.max(known?.deadlineMs ?? -Infinity, e.deadlineMs) });
-    }
+    this.live.track(entries);
   }
 
   async claimEndedPlaybacks(nowMs: number, limit: number): Promise<TrackedPlayback[]> {
-    // One synchronous pass: in one process this is as atomic as the Redis script.
-    const due = [...this.live.entries()].filter(([, e]) => e.deadlineMs <= nowMs);
-    due.sort(([ka, a], [kb, b]) => a.deadlineMs - b.deadlineMs || byteCompare(ka, kb));
-    const claimed = due.slice(0, Math.max(0, Math.floor(limit)));
-    for (const [key] of claimed) this.live.delete(key);
-    return claimed.map(([, e]) => copy(e));
+    // Synchronous: in one process this is as atomic as the Redis script.
+    return this.live.claim(nowMs, limit);
   }
 
   async addConnectionEvent(app: string, event: ConnectionEvent): Promise<void> {
