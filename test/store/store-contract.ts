@@ -397,6 +397,18 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store> |
         assert.deepEqual(await store.claimEndedPlaybacks(t0 + 10, 0), []);
       });
 
+      it('equal deadlines are claimed in the byte order of enc(app)/enc(sessionId), the Redis ZSET member', async () => {
+        const app = uid('app');
+        const app2 = `${app}-`; // its member sorts first: '-' is below the '/' that follows `app`
+        const t0 = 2_500_000;
+        await claimAll(store, app, t0); // nothing of other tests' left due by t0
+        await store.trackPlaybacks(['1/b', '2/a', '1/a b', '1/a'].map((id) => ({ playback: playback(id[0] === '1' ? app : app2, id.slice(2)), deadlineMs: t0 })));
+        const claimed = await store.claimEndedPlaybacks(t0, 1000);
+        const ours = claimed.filter((e) => e.playback.app === app || e.playback.app === app2);
+        // A tuple order (app, then session id) would give 1/a, 1/a b, 1/b, 2/a.
+        assert.deepEqual(ours.map((e) => `${e.playback.app === app ? 1 : 2}/${e.playback.sessionId}`), ['2/a', '1/a', '1/a b', '1/b']);
+      });
+
       it('concurrent sweeps on two replicas claim every ended session exactly once', async () => {
         const app = uid('app');
         const t0 = 3_000_000;
