@@ -193,11 +193,14 @@ export interface Store {
   // --- statistics -----------------------------------------------------------------------
   /**
    * Registers or extends live playback sessions (one call for a batch): each is over at its
-   * deadline unless extended again. A deadline never moves backwards.
+   * deadline unless extended again. A deadline never moves backwards (deadlines are whole ms:
+   * floored); the payload is the latest given. MemoryStore caps the sessions tracked at once:
+   * past the cap a session not tracked yet is skipped (LivePlaybacks.track in memory-playbacks.ts).
    */
   trackPlaybacks(entries: readonly TrackedPlayback[]): Promise<void>;
   /**
-   * Removes and returns up to `limit` sessions whose deadline is ≤ nowMs, earliest first. Atomic:
+   * Removes and returns up to `limit` sessions whose deadline is ≤ nowMs, earliest first (equal
+   * deadlines in the byte order of `enc(app)/enc(sessionId)`, ids.ts playbackMember). Atomic:
    * among any number of concurrent callers on any number of replicas, each ended session is returned
    * to exactly one of them (so its `disconnected` event is written once).
    */
