@@ -5,6 +5,7 @@
 // touches it: a new session under a viewer limit, and the limit's refresh touch (not awaited).
 import { createHash, randomBytes } from 'node:crypto';
 import { parse as parseCookies } from 'cookie';
+import { LRUCache } from 'lru-cache';
 import { Reason, StoreUnavailableError } from '../errors.js';
 import type { Config } from '../config/schema.js';
 import type { Store } from '../store/store.js';
@@ -71,6 +72,8 @@ export class PlaybackSessions {
   /** True when no secret was configured: grants then verify on this replica only. */
   readonly ephemeralKey: boolean;
   private readonly cookiePrefix: string;
+  /** streamId → its grant cookie's name (a SHA-256 per stream, not per request). */
+  private readonly cookieNames = new LRUCache<string, string>({ max: 4096 });
 
   constructor(
     readonly config: SessionConfig,
@@ -245,7 +248,12 @@ export class PlaybackSessions {
    */
   cookieName(streamId: string): string {
     if (!this.config.cookie.perStream) return this.config.cookie.name;
-    return this.cookiePrefix + createHash('sha256').update(streamId, 'utf8').digest().toString('base64url', 0, 8);
+    let name = this.cookieNames.get(streamId);
+    if (name === undefined) {
+      name = this.cookiePrefix + createHash('sha256').update(streamId, 'utf8').digest().toString('base64url', 0, 8);
+      this.cookieNames.set(streamId, name);
+    }
+    return name;
   }
 
   private cookieFor(app: string, streamId: string, value: string, maxAge: number): string | null {
