@@ -1,6 +1,7 @@
 // Hash-based token (Ant Media "hash control", reference §3): token = hex(sha256(streamId + type + secret)).
 // Unlike Ant Media we compare in constant time and never log the concatenation (it holds the secret).
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import type { CheckResult, RequestContext, Role } from '../decision/types.js';
 import { Reason } from '../errors.js';
 import type { HashPolicy } from '../config/schema.js';
@@ -14,6 +15,23 @@ const HASH_HEX_LENGTH = 64;
  */
 export function hashToken(streamId: string, role: Role, secret: string): string {
   return createHash('sha256').update(streamId + role + secret, 'utf8').digest('hex');
+}
+
+/**
+ * Expected digests per policy (`role \0 streamId \0 secret index` → 64 hex bytes): a hash token is the
+ * same for every viewer of a stream and every refresh of a player, so the SHA-256 runs once per
+ * stream, not per request. Bounded; a policy object (config reload) gets a cache of its own.
+ */
+const EXPECTED_CACHE_SIZE = 4096;
+const expectedByPolicy = new WeakMap<HashPolicy, LRUCache<string, Buffer>>();
+
+function expectedDigest(policy: HashPolicy, secret: string, index: number, streamId: string, role: Role): Buffer {
+  let cache = expectedByPolicy.get(policy);
+  if (!cache) expectedByPolicy.set(policy, (cache = new LRUCache({ max: EXPECTED_CACHE_SIZE })));
+  const key = `${role}\u0000${streamId}\u0000${index}`;
+  let digest = cache.get(key);
+  if (!digest) cache.set(key, (digest = Buffer.from(hashToken(streamId, role, secret), 'utf8')));
+  return digest;
 }
 
 const INVALID: CheckResult = { ok: false, status: 401, reason: Reason.tokenInvalid };
@@ -33,9 +51,9 @@ export function checkHashToken(token: string, ctx: RequestContext, policy: HashP
   let matched: string | undefined;
   // Check every (secret, candidate) pair (no early exit) so timing reveals neither which stream nor
   // which secret matched.
-  for (const secret of secrets) {
+  for (let i = 0; i < secrets.length; i++) {
     for (const streamId of ctx.streamIds) {
-      const expected = Buffer.from(hashToken(streamId, ctx.role, secret), 'utf8');
+      const expected = expectedDigest(policy, secrets[i]!, i, streamId, ctx.role);
       if (timingSafeEqual(given, expected) && matched === undefined) matched = streamId;
     }
   }

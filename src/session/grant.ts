@@ -8,6 +8,7 @@
 // inside string fields are escaped as `%25` / `%7C`, so no field value can forge a delimiter.
 // The format is a compatibility contract between replicas: a change needs a new version prefix.
 import { createHmac, createSecretKey, timingSafeEqual, type KeyObject, randomFillSync } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import type { Role } from '../decision/types.js';
 import type { Reason } from '../errors.js';
 
@@ -76,7 +77,17 @@ export function newSessionId(): string {
   return id;
 }
 
-/** `secrets[0]` signs; every secret verifies, so keys rotate by prepending the new one. */
+/**
+ * Authentic grants seen recently (value → decoded grant), so a refresh or a segment presenting a grant
+ * this replica already verified (or signed) costs a Map lookup instead of an HMAC and a decode. Only
+ * values whose MAC verified enter; expiry is checked on every use. LRU-bounded.
+ */
+export const VERIFIED_CACHE_SIZE = 8192;
+
+/**
+ * `secrets[0]` signs; every secret verifies, so keys rotate by prepending the new one.
+ * Grants returned by verify() are frozen and may be shared between requests: copy before changing.
+ */
 export function createGrantCodec(secrets: readonly string[]): GrantCodec {
   if (!Array.isArray(secrets) || secrets.length === 0) {
     throw new TypeError('createGrantCodec: at least one secret is required');
@@ -88,6 +99,12 @@ export function createGrantCodec(secrets: readonly string[]): GrantCodec {
     return createSecretKey(createHmac('sha256', secret).update(KEY_LABEL).digest());
   });
   const signingKey = keys[0] as KeyObject;
+  const verified = new LRUCache<string, Readonly<Grant>>({ max: VERIFIED_CACHE_SIZE });
+  const remember = (value: string, grant: Grant): Readonly<Grant> => {
+    Object.freeze(grant.epochs);
+    verified.set(value, Object.freeze(grant));
+    return grant;
+  };
 
   function mac(key: KeyObject, signed: string): Buffer {
     return createHmac('sha256', key).update(signed).digest().subarray(0, MAC_BYTES);
@@ -96,12 +113,18 @@ export function createGrantCodec(secrets: readonly string[]): GrantCodec {
   return {
     sign(grant: Grant): string {
       const signed = PREFIX + Buffer.from(encodePayload(grant), 'utf8').toString('base64url');
-      return `${signed}.${mac(signingKey, signed).toString('base64url')}`;
+      const value = `${signed}.${mac(signingKey, signed).toString('base64url')}`;
+      // The next refresh or segment presents exactly this value: verified already. A decoded copy,
+      // so the caller's object stays its own.
+      remember(value, canonicalCopy(grant));
+      return value;
     },
 
     verify(value: string, nowSec: number): GrantVerifyResult {
       // Cheap shape checks first: garbage never reaches the HMAC.
       if (typeof value !== 'string' || value.length > GRANT_MAX_LENGTH || !value.startsWith(PREFIX)) return INVALID;
+      const known = verified.get(value);
+      if (known !== undefined) return nowSec < known.expiresAt ? { ok: true, grant: known } : EXPIRED;
       const dot = value.length - MAC_CHARS - 1;
       if (dot <= PREFIX.length || value.charCodeAt(dot) !== 46 /* . */) return INVALID;
       const macText = value.slice(dot + 1);
@@ -122,6 +145,7 @@ export function createGrantCodec(secrets: readonly string[]): GrantCodec {
 
       const grant = decodePayload(Buffer.from(signed.slice(PREFIX.length), 'base64url').toString('utf8'));
       if (grant === null) return INVALID;
+      remember(value, grant);
       if (!(nowSec < grant.expiresAt)) return EXPIRED;
       return { ok: true, grant };
     },
@@ -192,6 +216,25 @@ function decodePayload(text: string): Grant | null {
   if (credentialExpiresAt !== undefined) grant.credentialExpiresAt = credentialExpiresAt;
   if (clientIp !== '') grant.clientIp = clientIp;
   return grant;
+}
+
+/** A copy of `g` in the shape decodePayload gives (absent optionals absent, empty strings dropped). */
+function canonicalCopy(g: Grant): Grant {
+  const c: Grant = {
+    app: g.app,
+    streamId: g.streamId,
+    role: g.role,
+    sessionId: g.sessionId,
+    issuedAt: g.issuedAt,
+    expiresAt: g.expiresAt,
+    sessionStartedAt: g.sessionStartedAt,
+    epochs: { stream: g.epochs.stream, subscriber: g.epochs.subscriber },
+    generation: g.generation,
+  };
+  if (g.subscriberId) c.subscriberId = g.subscriberId;
+  if (g.credentialExpiresAt !== undefined) c.credentialExpiresAt = g.credentialExpiresAt;
+  if (g.clientIp) c.clientIp = g.clientIp;
+  return c;
 }
 
 function required(name: string, v: unknown): string {

@@ -3,8 +3,9 @@
 // revocation epochs with the per-process RevocationCache (memory, kept current by push): no store
 // round trip, and they keep working while the store is down. Only what truly needs the store
 // touches it: a new session under a viewer limit, and the limit's refresh touch (not awaited).
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { parse as parseCookies } from 'cookie';
+import { LRUCache } from 'lru-cache';
 import { Reason, StoreUnavailableError } from '../errors.js';
 import type { Config } from '../config/schema.js';
 import type { Store } from '../store/store.js';
@@ -71,6 +72,12 @@ export class PlaybackSessions {
   /** True when no secret was configured: grants then verify on this replica only. */
   readonly ephemeralKey: boolean;
   private readonly cookiePrefix: string;
+  /** streamId → its grant cookie's name (a SHA-256 per stream, not per request). */
+  private readonly cookieNames = new LRUCache<string, string>({ max: 4096 });
+  /** Keys the session id a reusable credential re-presented by one client keeps (reusableSessionId). */
+  private readonly reuseKey: KeyObject;
+  /** Sessions this replica announced (`connected`) recently: a re-presentation is not a new viewer. */
+  private readonly announced: LRUCache<string, true>;
 
   constructor(
     readonly config: SessionConfig,
@@ -84,6 +91,25 @@ export class PlaybackSessions {
     this.ephemeralKey = config.secrets.length === 0;
     this.codec = createGrantCodec(this.ephemeralKey ? [randomBytes(32).toString('base64url')] : config.secrets);
     this.cookiePrefix = `${config.cookie.name}_`;
+    const base = this.ephemeralKey ? randomBytes(32) : config.secrets[0]!;
+    this.reuseKey = createSecretKey(createHmac('sha256', base).update('streamgate reusable-credential session v1').digest());
+    this.announced = new LRUCache({ max: 50_000, ttl: config.ttlSeconds * 1000 + SESSION_GRACE_MS, ttlAutopurge: false });
+  }
+
+  /**
+   * The session id a reusable credential (hash token, JWT) opens for one client: HMAC-SHA256 over
+   * app, stream, role, the credential and the client address, 96 bits base64url (newSessionId's
+   * shape). A player that re-sends the URL it was given (a non-adaptive live playlist refreshed
+   * with `?token=`, an MP4 `Range` request) keeps one session on every replica: one `connected`
+   * event, one viewer-limit slot. Clients behind one address presenting one shared credential (a hash
+   * token is the same for every viewer of a stream) count as one viewer — the same trade-off as
+   * re-presented single-use credentials (README "Playback sessions").
+   */
+  reusableSessionId(ctx: RequestContext, app: string, streamId: string, token: string): string {
+    return createHmac('sha256', this.reuseKey)
+      .update(`${app}\u0000${streamId}\u0000${ctx.role}\u0000${ctx.clientIp}\u0000${token}`)
+      .digest()
+      .toString('base64url', 0, 12);
   }
 
   /**
@@ -192,7 +218,9 @@ export class PlaybackSessions {
         grant = this.newGrant(ctx, decision, app, streamId, subscriberId, seed);
       } else {
         const fresh = decision.resumed ? null : seed;
-        const base = fresh ?? { sessionId: newSessionId(), startedAt: nowSec, ...(await this.current(app, streamId, subscriberId)) };
+        const token = ctx.credentials.token;
+        const reusable = (decision.via === 'hash' || decision.via === 'jwt') && token ? this.reusableSessionId(ctx, app, streamId, token) : undefined;
+        const base = fresh ?? { sessionId: reusable ?? newSessionId(), startedAt: nowSec, ...(await this.current(app, streamId, subscriberId)) };
         // Ant Media's concurrentConnectionsLimit applies to registered subscribers.
         const subscriber = subscriberId ? await this.store.getSubscriber(app, streamId, subscriberId) : null;
         if (subscriber && subscriberId) {
@@ -211,9 +239,17 @@ export class PlaybackSessions {
     if (expiresAt <= nowSec) return deny(401, previous || decision.resumed ? Reason.grantExpired : Reason.tokenExpired);
     grant = { ...grant, expiresAt };
     const value = this.codec.sign(grant);
-    if (started) this.onStart?.(app, grant, protocol);
+    if (started && this.firstAnnouncement(app, grant.sessionId)) this.onStart?.(app, grant, protocol);
     this.onLive?.(app, grant, protocol);
     return { allow: true, value, grant, cookie: this.cookieFor(app, grant.streamId, value, expiresAt - nowSec) };
+  }
+
+  /** True the first time this replica starts `sessionId` within a grant's ttl + grace. */
+  private firstAnnouncement(app: string, sessionId: string): boolean {
+    const key = `${app}\u0000${sessionId}`;
+    if (this.announced.has(key)) return false;
+    this.announced.set(key, true);
+    return true;
   }
 
   /** A re-presented credential that is valid on its own starts over when its session was revoked. */
@@ -245,7 +281,12 @@ export class PlaybackSessions {
    */
   cookieName(streamId: string): string {
     if (!this.config.cookie.perStream) return this.config.cookie.name;
-    return this.cookiePrefix + createHash('sha256').update(streamId, 'utf8').digest().toString('base64url', 0, 8);
+    let name = this.cookieNames.get(streamId);
+    if (name === undefined) {
+      name = this.cookiePrefix + createHash('sha256').update(streamId, 'utf8').digest().toString('base64url', 0, 8);
+      this.cookieNames.set(streamId, name);
+    }
+    return name;
   }
 
   private cookieFor(app: string, streamId: string, value: string, maxAge: number): string | null {

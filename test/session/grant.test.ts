@@ -209,6 +209,21 @@ describe('tampering, keys and expiry', () => {
     assert.deepEqual(codecA.verify(tampered, full.expiresAt + 100), invalid);
   });
 
+  it('a grant verified (or signed) once still expires, and its neighbours still fail, on later checks', () => {
+    const codec = createGrantCodec([SECRET_A]);
+    const value = codec.sign(full); // signing remembers it as authentic
+    assert.deepEqual(codec.verify(value, NOW), { ok: true, grant: full });
+    assert.deepEqual(codec.verify(value, full.expiresAt), { ok: false, reason: 'grant_expired' });
+    const flipped = value.slice(0, -2) + (value.at(-2) === 'A' ? 'B' : 'A') + value.at(-1);
+    assert.deepEqual(codec.verify(flipped, NOW), invalid);
+    // The grant handed out is shared between requests: changing it throws instead of leaking.
+    const got = codec.verify(GOLDEN_FULL, NOW);
+    assert.ok(got.ok);
+    assert.throws(() => ((got.grant as { streamId: string }).streamId = 'other'), TypeError);
+    assert.throws(() => ((got.grant.epochs as { stream: number }).stream = 9), TypeError);
+    assert.deepEqual(codecA.verify(GOLDEN_FULL, NOW), { ok: true, grant: full });
+  });
+
   it('garbage is rejected as grant_invalid', () => {
     const garbage: unknown[] = [
       '', 'v1', 'v1.', 'v1..', 'v1.a.b', '...', 'v1.' + '.'.repeat(23), `v1..${'A'.repeat(22)}`,

@@ -57,6 +57,33 @@ describe('playback sessions', () => {
     assert.equal(old.grant.expiresAt, Math.floor((t0 + 31_000) / 1000) + 60);
   });
 
+  it('a player re-sending the URL with its reusable token keeps one session: one connected event, one viewer-limit slot', async () => {
+    const starts: string[] = [];
+    const counted = new PlaybackSessions(config, store, cache, (_app, g) => starts.push(g.sessionId));
+    await store.putSubscriber('LiveApp', { subscriberId: 'alice', streamId: 'stream1', type: 'play', concurrentConnectionsLimit: 1, blockedUntilUnitTimeStampMs: 0 });
+    const jwtAllow: Allow = { allow: true, via: 'jwt', factors: ['jwt'], streamId: 'stream1', subscriberId: 'alice' };
+    const present = (clientIp: string, token: string) => counted.issue(testContext({ clientIp, credentials: { token } }), jwtAllow, 'LiveApp');
+    const ids = [];
+    for (let i = 0; i < 4; i++) {
+      const issued = await present('198.51.100.7', 'jwt-of-alice');
+      assert.ok(issued.allow, `refresh ${i}: ${JSON.stringify(issued)}`);
+      ids.push(issued.grant.sessionId);
+    }
+    assert.equal(new Set(ids).size, 1, 'every refresh continues the session the first one opened');
+    assert.deepEqual(starts, [ids[0]], 'one connected event for the playback');
+    // Another client with the same credential is another viewer: alice's one slot is taken.
+    const other = await present('203.0.113.9', 'jwt-of-alice');
+    assert.equal(other.allow, false);
+    assert.equal((other as { reason: string }).reason, 'viewer_limit');
+    // A different credential from the same client is a different playback too.
+    const fresh = await counted.issue(testContext({ clientIp: '198.51.100.7', credentials: { token: 'hash-token' } }), hashAllow, 'LiveApp');
+    assert.ok(fresh.allow);
+    assert.notEqual(fresh.grant.sessionId, ids[0]);
+    // A replica with the same secrets derives the same session (a player bouncing between replicas).
+    const peer = new PlaybackSessions(config, store, cache);
+    assert.equal(peer.reusableSessionId(testContext({ clientIp: '198.51.100.7' }), 'LiveApp', 'stream1', 'jwt-of-alice'), ids[0]);
+  });
+
   it('a revocation is in memory as soon as the store publishes it', async () => {
     const first = await mint(Date.now());
     await store.revokeTokens('LiveApp', 'stream1');

@@ -67,8 +67,10 @@ Play through the gate (each prints the HTTP status):
   curl -s -o /dev/null -w '%{http_code}\\n' '${base}/LiveApp/streams/stream1.mp4?token=${jwt}' -H 'Range: bytes=0-99'
   # DASH manifest
   curl -s '${base}/LiveApp/streams/stream1/stream1.mpd?token=${hash}' | head -5
-  # TOTP subscriber (code valid ±1 minute; refresh with the command below)
+  # TOTP subscriber (this code is valid ±1 period of ${key.periodSeconds} s)
   curl -s '${base}/SubscriberApp/streams/stream1.m3u8?subscriberId=viewer42&subscriberCode=${code}'
+  # … and with a fresh code each time (oathtool, from Debian's oathtool package; the demo's random key in hex)
+  curl -s "${base}/SubscriberApp/streams/stream1.m3u8?subscriberId=viewer42&subscriberCode=$(oathtool --totp -s ${key.periodSeconds}s ${Buffer.from(key.key).toString('hex')})"
 
 Refused, with a precise reason:
   curl -s '${base}/LiveApp/streams/stream1.m3u8'                                 # 401 token_missing
