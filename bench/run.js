@@ -93,6 +93,8 @@ async function main() {
   const ctx = {
     media: { ...media, streamId },
     token: { hash: hashToken(streamId, secrets.hash), jwt: await streamJwt(streamId, secrets.jwt) },
+    /** A JWT of its own for viewer `i` (claim `jti`): distinct viewers present distinct credentials. */
+    viewerJwt: (i) => streamJwt(streamId, secrets.jwt, { jti: `viewer-${i}` }),
     grantParam: 'sg',
     url: (server, app, file, query) => `${servers[server].url}/${app}/streams/${file}${query ? `?${query}` : ''}`,
     serverUrl: (server) => servers[server].url,

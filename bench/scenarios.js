@@ -27,7 +27,7 @@ export const gateConfig = (secrets) => ({
   manifest: { cacheTtlMs: MANIFEST_TTL_MS },
   apps: {
     BenchHash: { play: { hash: { enabled: true, secret: secrets.hash } } },
-    [LIVE.app]: { play: { hash: { enabled: true, secret: secrets.hash } } },
+    [LIVE.app]: { play: { jwt: { enabled: true, secret: secrets.jwt } } },
     BenchJwt: { play: { jwt: { enabled: true, secret: secrets.jwt } } },
     BenchOpen: {},
   },
@@ -36,9 +36,9 @@ export const gateConfig = (secrets) => ({
 /** Ant Media hash token: lowercase hex sha256(streamId + "play" + secret). */
 export const hashToken = (streamId, secret) => createHash('sha256').update(streamId + 'play' + secret, 'utf8').digest('hex');
 
-/** Ant Media stream JWT: HS256 with claims streamId, type, exp; valid for far longer than any run. */
-export const streamJwt = (streamId, secret) =>
-  new SignJWT({ streamId, type: 'play' })
+/** Ant Media stream JWT: HS256 with claims streamId, type, exp (+ `extra`); valid for far longer than any run. */
+export const streamJwt = (streamId, secret, extra = {}) =>
+  new SignJWT({ streamId, type: 'play', ...extra })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setExpirationTime(Math.floor(Date.now() / 1000) + 12 * 3600)
     .sign(new TextEncoder().encode(secret));
@@ -124,16 +124,17 @@ function grantIn(playlist, param) {
 }
 
 /**
- * `count` viewers of one live playlist: each opens its own playback with the hash token (a session
- * and grant of its own), then refreshes with that grant. Returns their refresh paths.
+ * `count` viewers of one live playlist: each opens its own playback with a JWT of its own (one
+ * address cannot stand for many viewers with one shared hash token: the gate counts a credential
+ * re-sent from one address as one playback), then refreshes with its grant. Returns their refresh paths.
  */
 async function liveViewers(ctx, count) {
-  const first = ctx.url('gate', LIVE.app, ctx.media.playlist, `token=${ctx.token.hash}`);
   const paths = new Array(count);
   let next = 0;
   const worker = async () => {
     while (next < count) {
       const i = next++;
+      const first = ctx.url('gate', LIVE.app, ctx.media.playlist, `token=${await ctx.viewerJwt(i)}`);
       const grant = grantIn(await ctx.fetchText(first), ctx.grantParam);
       paths[i] = `/${LIVE.app}/streams/${ctx.media.playlist}?${ctx.grantParam}=${grant}`;
     }

@@ -138,7 +138,8 @@ export async function startStreamgate({ workDir, logDir, originUrl, gate, probeP
   // the loader treats an empty STREAMGATE_* as unset.
   const env = { STREAMGATE_LOG_LEVEL: 'warn' };
   for (const k of Object.keys(process.env)) if (k.startsWith('STREAMGATE_') && !(k in env)) env[k] = '';
-  const child = startServer(name, process.execPath, [...nodeArgs, main, 'serve', '--config', file], { logDir, env, cwd: repoRoot });
+  // Started as the container image and bin/streamgate.js start it (deploy/Dockerfile ENTRYPOINT).
+  const child = startServer(name, process.execPath, ['--max-semi-space-size=32', ...nodeArgs, main, 'serve', '--config', file], { logDir, env, cwd: repoRoot });
   const url = `http://${LOOPBACK}:${port}`;
   await waitForHttp(url + probePath, { child, timeoutMs: 30_000 });
   return { name, url, adminUrl: `http://${LOOPBACK}:${adminPort}`, pid: child.pid, configFile: file };

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { parse } from '../args.js';
 import { parseConfig } from '../../config/load.js';
 import { startGate } from '../../server.js';
+import { tuneHeap } from '../heap-tuning.js';
 import { startSampleOrigin } from '../../demo/sample-origin.js';
 import { newTokenId } from '../../checks/one-time-token.js';
 import { hashToken } from '../../checks/hash-token.js';
@@ -40,6 +41,7 @@ export async function demo(argv: string[]): Promise<number> {
     { ...process.env, STREAMGATE_LISTEN_PORT: '', STREAMGATE_ORIGIN_URL: '', STREAMGATE_REDIS_URL: '', STREAMGATE_REPLICAS: '' },
     { allowWeakSecrets: true }, // the secrets above are random; the demo is a single process
   );
+  tuneHeap();
   const gate = await startGate(config);
 
   const exp = Math.floor(Date.now() / 1000) + 3600;

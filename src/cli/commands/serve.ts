@@ -1,5 +1,6 @@
 import { parse, requireConfig } from '../args.js';
 import { startGate } from '../../server.js';
+import { tuneHeap } from '../heap-tuning.js';
 import { buildInfo, nodeSupported, SUPPORTED_NODE_MAJORS } from '../../observability/build-info.js';
 
 const HELP = 'usage: streamgate serve --config FILE';
@@ -10,6 +11,7 @@ export async function serve(argv: string[]): Promise<number> {
   if (a === undefined) return 2;
   const config = requireConfig(a.values.config);
   if (!config.origin.url) throw new Error('origin.url is required to serve (or set STREAMGATE_ORIGIN_URL)');
+  tuneHeap();
   const gate = await startGate(config);
   const info = buildInfo();
   gate.runtime.log.info({ version: info.version, node: info.node, commit: info.commit }, 'streamgate build');
