@@ -85,7 +85,7 @@ export class PlaybackSessions {
     private readonly revocations: RevocationCache,
     /** Called once per new session (not on renewals); must not throw or block. */
     private readonly onStart?: SessionStartListener,
-    /** Called on every start and renewal with the new grant (its expiry); must not throw or block. */
+    /** Called on every start and re-mint with the new grant (its expiry); must not throw or block. */
     private readonly onLive?: SessionStartListener,
   ) {
     this.ephemeralKey = config.secrets.length === 0;
@@ -198,8 +198,8 @@ export class PlaybackSessions {
     const nowSec = Math.floor(ctx.now / 1000);
     const previous = decision.via === 'grant' ? (decision as GrantAllow) : undefined;
     if (previous && nowSec - previous.grant.issuedAt < this.config.ttlSeconds / 2) {
-      // Young enough: the same bytes (saves an HMAC, lets identical playlists be shared).
-      this.onLive?.(app, previous.grant, protocol);
+      // Young enough: the same bytes (saves an HMAC, lets identical playlists be shared). Its expiry,
+      // and so the session's end-tracking deadline, was recorded when it was minted: onLive is not told.
       return { allow: true, value: previous.value, grant: previous.grant, cookie: null };
     }
     const streamId = previous?.grant.streamId ?? decision.streamId ?? ctx.streamId;
