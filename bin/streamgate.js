@@ -1,5 +1,5 @@
 #!/usr/bin/env -S node --max-semi-space-size=32
-// --max-semi-space-size: see src/cli/heap-tuning.ts (SEMI_SPACE_MB); V8 takes it only at start-up.
+// --max-semi-space-size: see src/cli/heap-tuning.ts; V8 takes it only at start-up.
 // Thin launcher: the compiled CLI lives in dist/ (npm run build).
 import('../dist/cli/main.js').catch((err) => {
   console.error(err instanceof Error ? err.message : err);

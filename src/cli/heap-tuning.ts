@@ -11,12 +11,9 @@ import { setFlagsFromString } from 'node:v8';
 /** V8 `--heap-growing-percent`: old-generation limit = live × (1 + p/100) after a mark-compact. */
 export const HEAP_GROWING_PERCENT = 300;
 
-/**
- * The young generation's semi-space (MB) the entry points start Node with (`--max-semi-space-size`):
- * request objects die young instead of being promoted. It cannot be changed once V8 is running, so
- * `bin/streamgate.js`, the container image and the npm scripts pass it on the command line.
- */
-export const SEMI_SPACE_MB = 32;
+// The young generation is sized on the command line instead (`--max-semi-space-size=32`: request
+// objects die young rather than being promoted): V8 takes it only at start-up, so bin/streamgate.js,
+// deploy/Dockerfile's ENTRYPOINT, the npm scripts and the bench pass it.
 
 const GIVEN = /^--heap[-_]growing[-_]percent(=|$)/;
 

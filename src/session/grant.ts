@@ -114,8 +114,8 @@ export function createGrantCodec(secrets: readonly string[]): GrantCodec {
     sign(grant: Grant): string {
       const signed = PREFIX + Buffer.from(encodePayload(grant), 'utf8').toString('base64url');
       const value = `${signed}.${mac(signingKey, signed).toString('base64url')}`;
-      // The next refresh or segment presents exactly this value: verified already. A decoded copy,
-      // so the caller's object stays its own.
+      // The next refresh or segment presents exactly this value: verified already. A copy in the
+      // shape verify() decodes, so the caller's object stays its own and mutable.
       remember(value, canonicalCopy(grant));
       return value;
     },
