@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { LivePlaybacks } from '../../src/store/memory-playbacks.js';
 import { playbackMember } from '../../src/store/ids.js';
 import type { LivePlayback, TrackedPlayback } from '../../src/store/store.js';
+import { livePlayback as playback } from './store-contract-data.js';
 
 /** Deterministic PRNG (mulberry32), so a failure replays. */
 function prng(seed: number): () => number {
@@ -37,15 +38,6 @@ class Model {
   }
 }
 
-const playback = (app: string, sessionId: string, extra: Partial<LivePlayback> = {}): LivePlayback => ({
-  app,
-  sessionId,
-  streamId: 's1',
-  subscriberId: null,
-  type: 'play',
-  eventProtocol: 'hls',
-  ...extra,
-});
 
 describe('LivePlaybacks', () => {
   it('answers every claim as the reference model does, through growth, renewals, ties and shrinking', () => {

@@ -3,7 +3,7 @@
 import { beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import type { ConnectionEvent, Store, Subscriber } from '../../src/store/store.js';
+import type { ConnectionEvent, LivePlayback, Store, Subscriber } from '../../src/store/store.js';
 
 export const uid = (p: string) => `${p}-${randomBytes(5).toString('hex')}`;
 
@@ -160,3 +160,14 @@ export function describeConnectionEvents(getStore: () => Store): void {
     });
   });
 }
+
+/** A live HTTP playback of stream `s1` (HLS play) for the disconnected-event tracking tests. */
+export const livePlayback = (app: string, sessionId: string, extra: Partial<LivePlayback> = {}): LivePlayback => ({
+  app,
+  sessionId,
+  streamId: 's1',
+  subscriberId: null,
+  type: 'play',
+  eventProtocol: 'hls',
+  ...extra,
+});

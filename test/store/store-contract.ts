@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EpochValue, LivePlayback, OneTimeToken, Store, TrackedPlayback } from '../../src/store/store.js';
-import { describeConnectionEvents, describeSubscribers, uid } from './store-contract-data.js';
+import { describeConnectionEvents, describeSubscribers, livePlayback as playback, uid } from './store-contract-data.js';
 
 export interface ContractOptions {
   /** Another store instance over the same data (a second replica); defaults to the same instance. */
@@ -349,15 +349,6 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store> |
     });
 
     describe('live playbacks (disconnected events)', () => {
-      const playback = (app: string, sessionId: string, extra: Partial<LivePlayback> = {}): LivePlayback => ({
-        app,
-        sessionId,
-        streamId: 's1',
-        subscriberId: null,
-        type: 'play',
-        eventProtocol: 'hls',
-        ...extra,
-      });
       /** Claims everything due before `now` for this app (other tests' leftovers are claimed too, and ignored). */
       const claimAll = async (s: Store, app: string, now: number): Promise<TrackedPlayback[]> => {
         const out: TrackedPlayback[] = [];
