@@ -18,9 +18,10 @@ export const HEAP_GROWING_PERCENT = 300;
 const GIVEN = /^--heap[-_]growing[-_]percent(=|$)/;
 
 /**
- * Sets V8's heap growth for `streamgate serve` unless the operator chose one (in `execArgv` or
- * `NODE_OPTIONS`). V8 reads this flag at every collection, so setting it at start-up takes effect.
- * Returns whether it was set.
+ * Sets V8's heap growth for `streamgate serve` unless the operator chose one on the `node` command
+ * line (`execArgv`; Node refuses this flag in `NODE_OPTIONS`, which is checked anyway in case a
+ * future release allows it). V8 reads this flag at every collection, so setting it at start-up takes
+ * effect. Returns whether it was set.
  */
 export function tuneHeap(execArgv: readonly string[] = process.execArgv, nodeOptions: string = process.env.NODE_OPTIONS ?? ''): boolean {
   if ([...execArgv, ...nodeOptions.split(/\s+/)].some((a) => GIVEN.test(a))) return false;

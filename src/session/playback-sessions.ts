@@ -76,8 +76,12 @@ export class PlaybackSessions {
   private readonly cookieNames = new LRUCache<string, string>({ max: 4096 });
   /** Keys the session id a reusable credential re-presented by one client keeps (reusableSessionId). */
   private readonly reuseKey: KeyObject;
-  /** Sessions this replica announced (`connected`) recently: a re-presentation is not a new viewer. */
-  private readonly announced: LRUCache<string, true>;
+  /**
+   * Sessions this replica announced (`connected`) and saw again within ttl + grace: a re-presentation is
+   * not a new viewer. Per replica: a player whose requests alternate between replicas is announced once
+   * by each (README "Cookies, viewers").
+   */
+  private readonly announced: LRUCache<string, number>;
 
   constructor(
     readonly config: SessionConfig,
@@ -93,7 +97,7 @@ export class PlaybackSessions {
     this.cookiePrefix = `${config.cookie.name}_`;
     const base = this.ephemeralKey ? randomBytes(32) : config.secrets[0]!;
     this.reuseKey = createSecretKey(createHmac('sha256', base).update('streamgate reusable-credential session v1').digest());
-    this.announced = new LRUCache({ max: 50_000, ttl: config.ttlSeconds * 1000 + SESSION_GRACE_MS, ttlAutopurge: false });
+    this.announced = new LRUCache({ max: 50_000 });
   }
 
   /**
@@ -239,17 +243,21 @@ export class PlaybackSessions {
     if (expiresAt <= nowSec) return deny(401, previous || decision.resumed ? Reason.grantExpired : Reason.tokenExpired);
     grant = { ...grant, expiresAt };
     const value = this.codec.sign(grant);
-    if (started && this.firstAnnouncement(app, grant.sessionId)) this.onStart?.(app, grant, protocol);
+    if (started && this.firstAnnouncement(app, grant.sessionId, ctx.now)) this.onStart?.(app, grant, protocol);
     this.onLive?.(app, grant, protocol);
     return { allow: true, value, grant, cookie: this.cookieFor(app, grant.streamId, value, expiresAt - nowSec) };
   }
 
-  /** True the first time this replica starts `sessionId` within a grant's ttl + grace. */
-  private firstAnnouncement(app: string, sessionId: string): boolean {
+  /**
+   * True unless this replica started `sessionId` and last saw it start again less than ttl + grace ago
+   * (`nowMs`, the request's clock): a player that keeps re-sending its token is one `connected` event
+   * however long it plays; one that stopped longer than a session outlives its grant is a new one.
+   */
+  private firstAnnouncement(app: string, sessionId: string, nowMs: number): boolean {
     const key = `${app}\u0000${sessionId}`;
-    if (this.announced.has(key)) return false;
-    this.announced.set(key, true);
-    return true;
+    const last = this.announced.get(key);
+    this.announced.set(key, nowMs);
+    return last === undefined || nowMs - last > this.config.ttlSeconds * 1000 + SESSION_GRACE_MS;
   }
 
   /** A re-presented credential that is valid on its own starts over when its session was revoked. */

@@ -71,6 +71,16 @@ describe('playback sessions', () => {
     }
     assert.equal(new Set(ids).size, 1, 'every refresh continues the session the first one opened');
     assert.deepEqual(starts, [ids[0]], 'one connected event for the playback');
+    // A player that keeps refreshing past ttl + grace after its *first* request is still one playback.
+    const t0 = Date.now();
+    for (let i = 1; i <= 8; i++) {
+      const later = await counted.issue(testContext({ clientIp: '198.51.100.7', credentials: { token: 'jwt-of-alice' }, now: t0 + i * 20_000 }), jwtAllow, 'LiveApp');
+      assert.ok(later.allow);
+    }
+    assert.equal(starts.length, 1, 'no second connected event while the refreshes continue');
+    // Back after longer than a session outlives its grant (ttl 60 s + 10 s grace): a new playback.
+    await counted.issue(testContext({ clientIp: '198.51.100.7', credentials: { token: 'jwt-of-alice' }, now: t0 + 8 * 20_000 + 71_000 }), jwtAllow, 'LiveApp');
+    assert.equal(starts.length, 2, 'a return after the session ended is announced again');
     // Another client with the same credential is another viewer: alice's one slot is taken.
     const other = await present('203.0.113.9', 'jwt-of-alice');
     assert.equal(other.allow, false);
