@@ -1,7 +1,7 @@
 // Everything a front door needs at request time, built once from a validated config.
 import type { Pool } from 'undici';
 import type { Config } from './config/schema.js';
-import type { Store } from './store/store.js';
+import type { Store, TrackedPlayback } from './store/store.js';
 import type { Logger } from './observability/logger.js';
 import type { Metrics } from './observability/metrics.js';
 import { compileApps, type AppRuntime } from './decision/policy.js';
@@ -65,22 +65,18 @@ export function createRuntime(config: Config, deps: { store: Store; log: Logger;
   revocations.start();
   // Every new playback session is a `connected` event for the management API's statistics, and a
   // session whose refreshes stop (grant expiry + grace) a `disconnected` one, written by one replica.
+  const playbackEvent = (eventType: 'connected' | 'disconnected') => ({ playback: p }: TrackedPlayback, timestamp: number) =>
+    void recordConnectionEvent({ store, log: deps.log }, p.app, { streamId: p.streamId, subscriberId: p.subscriberId, type: p.type, eventType, eventProtocol: p.eventProtocol, timestamp });
   const playbackEnds = new PlaybackEnds(
     store,
-    ({ playback: p }, lapsedAtMs) =>
-      void recordConnectionEvent({ store, log: deps.log }, p.app, { streamId: p.streamId, subscriberId: p.subscriberId, type: p.type, eventType: 'disconnected', eventProtocol: p.eventProtocol, timestamp: lapsedAtMs }),
+    playbackEvent('disconnected'),
     { graceMs: SESSION_GRACE_MS, flushIntervalMs: 1000, sweepIntervalMs: 5000 },
     (err, what) => deps.log.debug({ err, what }, 'playback end tracking deferred: store unavailable'),
+    // `connected` once per session fleet-wide: the flush that registers a session the store was not
+    // tracking reports it, with the time this replica first saw it.
+    playbackEvent('connected'),
   );
-  const sessions = new PlaybackSessions(
-    config.session,
-    store,
-    revocations,
-    (app, grant, protocol) => {
-      void recordConnectionEvent({ store, log: deps.log }, app, { streamId: grant.streamId, subscriberId: grant.subscriberId, type: grant.role, eventType: 'connected', eventProtocol: protocol });
-    },
-    (app, grant, protocol) => playbackEnds.seen(app, grant, protocol),
-  );
+  const sessions = new PlaybackSessions(config.session, store, revocations, (app, grant, protocol) => playbackEnds.seen(app, grant, protocol));
   const pool = config.origin.url ? createOriginPool({ ...config.origin, url: config.origin.url }) : null;
   if (pool && config.origin.url) {
     // undici reports every new origin connection and every failed attempt (refused, DNS, connect

@@ -1,4 +1,4 @@
-// When HTTP playback sessions end. A player never says goodbye: it just stops refreshing its
+// When HTTP playback sessions start and end. A player never says goodbye: it just stops refreshing its
 // manifest. So every start and renewal moves the session's deadline to its grant's expiry plus a
 // grace; a session whose deadline passes has ended, and exactly one replica of the fleet writes its
 // `disconnected` connection event (Ant Media's ViewerStats does the same per node, after a timeout
@@ -7,6 +7,9 @@
 // Cost: no store call on the request path. Starts and renewals are collected in memory and written
 // in one batch per flush interval; any replica's sweep claims ended sessions atomically from the
 // store (Store.claimEndedPlaybacks), so a session is reported once however many replicas sweep.
+// Starts the same way round: the batch write tells which sessions the store was not tracking, and
+// only the replica whose write registered one reports its `connected` event — once per session
+// fleet-wide, however many replicas a player's refreshes reach.
 import type { Store, TrackedPlayback } from '../store/store.js';
 import type { Grant } from './grant.js';
 import type { PlaybackProtocol } from './playback-sessions.js';
@@ -28,9 +31,16 @@ export interface PlaybackEndsOptions {
 
 /** An ended session, with the time its last grant lapsed (ms) — the `disconnected` event's timestamp. */
 export type EndedListener = (ended: TrackedPlayback, lapsedAtMs: number) => void;
+/** A session no replica was tracking, with the time this replica first saw it (ms) — the `connected` event's timestamp. */
+export type StartedListener = (started: TrackedPlayback, firstSeenMs: number) => void;
+
+interface Pending extends TrackedPlayback {
+  /** When this replica first saw the session since its last successful flush (ms). */
+  firstSeenMs: number;
+}
 
 export class PlaybackEnds {
-  private readonly pending = new Map<string, TrackedPlayback>();
+  private readonly pending = new Map<string, Pending>();
   private flushTimer: NodeJS.Timeout | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | null = null;
@@ -43,6 +53,11 @@ export class PlaybackEnds {
     private readonly opts: PlaybackEndsOptions,
     /** Told about store failures (never throws them at the request path). */
     private readonly onError: (err: unknown, what: 'flush' | 'sweep') => void = () => undefined,
+    /**
+     * Told once per session the fleet was not tracking, after the flush that registered it: the store
+     * says which sessions a batch started, so a playback reaching several replicas starts once.
+     */
+    private readonly onStarted: StartedListener = () => undefined,
   ) {
     this.now = opts.now ?? Date.now;
   }
@@ -53,10 +68,12 @@ export class PlaybackEnds {
    */
   seen(app: string, grant: Grant, protocol: PlaybackProtocol): void {
     const key = `${app}\u0000${grant.sessionId}`;
-    if (!this.pending.has(key) && this.pending.size >= (this.opts.maxPending ?? 100_000)) return;
+    const known = this.pending.get(key);
+    if (!known && this.pending.size >= (this.opts.maxPending ?? 100_000)) return;
     this.pending.set(key, {
       playback: { app, sessionId: grant.sessionId, streamId: grant.streamId, subscriberId: grant.subscriberId ?? null, type: grant.role, eventProtocol: protocol },
       deadlineMs: grant.expiresAt * 1000 + this.opts.graceMs,
+      firstSeenMs: known?.firstSeenMs ?? this.now(),
     });
   }
 
@@ -82,16 +99,24 @@ export class PlaybackEnds {
     if (this.pending.size === 0) return;
     const batch = [...this.pending.values()];
     this.pending.clear();
+    let started: number[];
     try {
-      await this.store.trackPlaybacks(batch);
+      started = await this.store.trackPlaybacks(batch.map(({ playback, deadlineMs }) => ({ playback, deadlineMs })));
     } catch (err) {
-      // Put them back unless a newer renewal arrived meanwhile (deadlines only move forward).
+      // Put them back unless a newer renewal arrived meanwhile (deadlines only move forward); the
+      // first sighting stays the earliest.
       for (const e of batch) {
         const key = `${e.playback.app}\u0000${e.playback.sessionId}`;
         const newer = this.pending.get(key);
-        if (!newer || newer.deadlineMs < e.deadlineMs) this.pending.set(key, e);
+        if (!newer || newer.deadlineMs < e.deadlineMs) this.pending.set(key, { ...e, firstSeenMs: Math.min(e.firstSeenMs, newer?.firstSeenMs ?? Infinity) });
+        else newer.firstSeenMs = Math.min(newer.firstSeenMs, e.firstSeenMs);
       }
       this.onError(err, 'flush');
+      return;
+    }
+    for (const i of started) {
+      const e = batch[i];
+      if (e) this.onStarted({ playback: e.playback, deadlineMs: e.deadlineMs }, e.firstSeenMs);
     }
   }
 

@@ -35,7 +35,7 @@ export type PlaybackProtocol = 'hls' | 'dash' | 'http';
 /** Ant Media's eventProtocol for a playback that starts with this file. */
 export const protocolOf = (path: string, kind: FileKind): PlaybackProtocol => (path.endsWith('.mpd') ? 'dash' : kind === 'file' ? 'http' : 'hls');
 
-export type SessionStartListener = (app: string, grant: Grant, protocol: PlaybackProtocol) => void;
+export type SessionLiveListener = (app: string, grant: Grant, protocol: PlaybackProtocol) => void;
 
 /**
  * The session a single-use credential opens, recorded with its first use (one-time token
@@ -76,28 +76,22 @@ export class PlaybackSessions {
   private readonly cookieNames = new LRUCache<string, string>({ max: 4096 });
   /** Keys the session id a reusable credential re-presented by one client keeps (reusableSessionId). */
   private readonly reuseKey: KeyObject;
-  /**
-   * Sessions this replica announced (`connected`) and saw again within ttl + grace: a re-presentation is
-   * not a new viewer. Per replica: a player whose requests alternate between replicas is announced once
-   * by each (README "Cookies, viewers").
-   */
-  private readonly announced: LRUCache<string, number>;
 
   constructor(
     readonly config: SessionConfig,
     private readonly store: Store,
     private readonly revocations: RevocationCache,
-    /** Called once per new session (not on renewals); must not throw or block. */
-    private readonly onStart?: SessionStartListener,
-    /** Called on every start and re-mint with the new grant (its expiry); must not throw or block. */
-    private readonly onLive?: SessionStartListener,
+    /**
+     * Called on every start and re-mint with the new grant (its expiry); must not throw or block.
+     * Starts are reported from there (PlaybackEnds): the store knows which sessions are new fleet-wide.
+     */
+    private readonly onLive?: SessionLiveListener,
   ) {
     this.ephemeralKey = config.secrets.length === 0;
     this.codec = createGrantCodec(this.ephemeralKey ? [randomBytes(32).toString('base64url')] : config.secrets);
     this.cookiePrefix = `${config.cookie.name}_`;
     const base = this.ephemeralKey ? randomBytes(32) : config.secrets[0]!;
     this.reuseKey = createSecretKey(createHmac('sha256', base).update('streamgate reusable-credential session v1').digest());
-    this.announced = new LRUCache({ max: 50_000 });
   }
 
   /**
@@ -210,7 +204,6 @@ export class PlaybackSessions {
     const subscriberId = previous?.grant.subscriberId ?? decision.subscriberId;
     const seed = decodeSeed(decision.seed);
     let grant: Grant;
-    let started = false;
     try {
       if (previous) {
         grant = { ...previous.grant, issuedAt: nowSec, clientIp: this.config.bindClientIp ? ctx.clientIp : undefined };
@@ -232,7 +225,6 @@ export class PlaybackSessions {
           if (!ok) return deny(403, Reason.viewerLimit);
         }
         grant = this.newGrant(ctx, decision, app, streamId, subscriberId, base);
-        started = true;
       }
     } catch (err) {
       if (err instanceof StoreUnavailableError) return deny(503, Reason.storeUnavailable);
@@ -243,21 +235,8 @@ export class PlaybackSessions {
     if (expiresAt <= nowSec) return deny(401, previous || decision.resumed ? Reason.grantExpired : Reason.tokenExpired);
     grant = { ...grant, expiresAt };
     const value = this.codec.sign(grant);
-    if (started && this.firstAnnouncement(app, grant.sessionId, ctx.now)) this.onStart?.(app, grant, protocol);
     this.onLive?.(app, grant, protocol);
     return { allow: true, value, grant, cookie: this.cookieFor(app, grant.streamId, value, expiresAt - nowSec) };
-  }
-
-  /**
-   * True unless this replica started `sessionId` and last saw it start again less than ttl + grace ago
-   * (`nowMs`, the request's clock): a player that keeps re-sending its token is one `connected` event
-   * however long it plays; one that stopped longer than a session outlives its grant is a new one.
-   */
-  private firstAnnouncement(app: string, sessionId: string, nowMs: number): boolean {
-    const key = `${app}\u0000${sessionId}`;
-    const last = this.announced.get(key);
-    this.announced.set(key, nowMs);
-    return last === undefined || nowMs - last > this.config.ttlSeconds * 1000 + SESSION_GRACE_MS;
   }
 
   /** A re-presented credential that is valid on its own starts over when its session was revoked. */

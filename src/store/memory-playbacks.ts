@@ -57,9 +57,12 @@ export class LivePlaybacks {
    * sessions are tracked a session not tracked yet is refused (counted in `refused`): renewals of
    * tracked sessions always go through, and a refused session is tracked by its first renewal
    * once there is room. Its `disconnected` event is lost only if it ends before then.
+   * Returns the indices (into `entries`) of the sessions that were not tracked before: the ones started.
    */
-  track(entries: readonly TrackedPlayback[]): void {
-    for (const { playback: p, deadlineMs } of entries) {
+  track(entries: readonly TrackedPlayback[]): number[] {
+    const started: number[] = [];
+    for (let i = 0; i < entries.length; i++) {
+      const { playback: p, deadlineMs } = entries[i]!;
       const deadline = Math.floor(deadlineMs);
       if (Number.isNaN(deadline)) continue;
       const member = playbackMember(p.app, p.sessionId);
@@ -84,8 +87,10 @@ export class LivePlaybacks {
         this.heap[at] = s;
         this.pos[s] = at;
         this.up(at);
+        started.push(i);
       }
     }
+    return started;
   }
 
   /**

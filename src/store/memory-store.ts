@@ -282,8 +282,8 @@ export class MemoryStore implements Store {
 
   // --- statistics -----------------------------------------------------------------------
 
-  async trackPlaybacks(entries: readonly TrackedPlayback[]): Promise<void> {
-    this.live.track(entries);
+  async trackPlaybacks(entries: readonly TrackedPlayback[]): Promise<number[]> {
+    return this.live.track(entries);
   }
 
   async claimEndedPlaybacks(nowMs: number, limit: number): Promise<TrackedPlayback[]> {

@@ -218,14 +218,18 @@ return out`;
 
 /**
  * KEYS: live-playback ZSET (member → deadline), payload HASH. ARGV: member, deadline, json, … (triples).
- * A deadline only moves forward (ZADD GT).
+ * A deadline only moves forward (ZADD GT). Returns the 0-based triple indices of members that were not
+ * live before (ZADD added them): the sessions this call started.
  */
 const trackPlaybacks = `
+local started = {}
 for i = 1, #ARGV, 3 do
-  redis.call('ZADD', KEYS[1], 'GT', ARGV[i + 1], ARGV[i])
+  if redis.call('ZADD', KEYS[1], 'GT', ARGV[i + 1], ARGV[i]) == 1 then
+    started[#started + 1] = (i - 1) / 3
+  end
   redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 2])
 end
-return 1`;
+return started`;
 
 /**
  * KEYS: live-playback ZSET, payload HASH. ARGV: now, limit. Removes and returns the due members as

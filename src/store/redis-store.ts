@@ -357,13 +357,14 @@ export class RedisStore implements Store {
     return [`{${this.p}:live}`, `{${this.p}:live}:d`];
   }
 
-  async trackPlaybacks(entries: readonly TrackedPlayback[]): Promise<void> {
+  async trackPlaybacks(entries: readonly TrackedPlayback[]): Promise<number[]> {
     const [zset, payload] = this.liveKeys();
     const chunks: string[][] = [];
     for (let i = 0; i < entries.length; i += TRACK_CHUNK) {
       chunks.push(entries.slice(i, i + TRACK_CHUNK).flatMap((e) => [playbackMember(e.playback.app, e.playback.sessionId), String(Math.floor(e.deadlineMs)), JSON.stringify(e.playback)]));
     }
-    await this.run('trackPlaybacks', (c) => Promise.all(chunks.map((args) => c.sgTrackPlaybacks(zset, payload, ...args))), Math.max(1, chunks.length));
+    const started = await this.run('trackPlaybacks', (c) => Promise.all(chunks.map((args) => c.sgTrackPlaybacks(zset, payload, ...args))), Math.max(1, chunks.length));
+    return started.flatMap((indices, chunk) => (indices as number[]).map((i) => chunk * TRACK_CHUNK + Number(i)));
   }
 
   async claimEndedPlaybacks(nowMs: number, limit: number): Promise<TrackedPlayback[]> {

@@ -196,8 +196,10 @@ export interface Store {
    * deadline unless extended again. A deadline never moves backwards (deadlines are whole ms:
    * floored); the payload is the latest given. MemoryStore caps the sessions tracked at once:
    * past the cap a session not tracked yet is skipped (LivePlaybacks.track in memory-playbacks.ts).
+   * Resolves with the indices (into `entries`, ascending) of the sessions that were not live before:
+   * the ones this call started, fleet-wide — one replica learns each start (its `connected` event).
    */
-  trackPlaybacks(entries: readonly TrackedPlayback[]): Promise<void>;
+  trackPlaybacks(entries: readonly TrackedPlayback[]): Promise<number[]>;
   /**
    * Removes and returns up to `limit` sessions whose deadline is ≤ nowMs, earliest first (equal
    * deadlines in the byte order of `enc(app)/enc(sessionId)`, ids.ts playbackMember). Atomic:

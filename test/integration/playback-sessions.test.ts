@@ -123,7 +123,9 @@ describe('playback sessions', () => {
     const master = () => `${gates[0]!.url}/SubApp/streams/stream1_adaptive.m3u8?subscriberId=viewer-1&subscriberCode=${code()}`;
     const r = await playHls(rr, master(), { refreshes: 3, advance });
     assert.ok(r.segments >= 10);
-    // The playback is one `connected` event (renewals are not new connections), fed by the gate itself.
+    // The playback is one `connected` event (renewals are not new connections), fed by the gate itself
+    // when its batched tracking registers the session (flushed here instead of waiting for the timer).
+    for (const g of gates) await g.runtime.playbackEnds.flush();
     const events = await store.listConnectionEvents('SubApp', 'stream1', 0, 50, 'viewer-1');
     assert.deepEqual(events.map((e) => [e.eventType, e.eventProtocol, e.type]), [['connected', 'hls', 'play']]);
     // A second simultaneous session of the same subscriber (another client) is one viewer too many.

@@ -7,7 +7,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseConfig } from '../../src/config/load.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { RevocationCache } from '../../src/session/revocation-cache.js';
-import { decodeSeed, encodeSeed, PlaybackSessions, type GrantAllow } from '../../src/session/playback-sessions.js';
+import { decodeSeed, encodeSeed, PlaybackSessions, SESSION_GRACE_MS, type GrantAllow } from '../../src/session/playback-sessions.js';
+import { PlaybackEnds } from '../../src/session/playback-ends.js';
 import { createLogger } from '../../src/observability/logger.js';
 import type { Allow } from '../../src/decision/types.js';
 import { testContext } from '../helpers/context.js';
@@ -57,41 +58,50 @@ describe('playback sessions', () => {
     assert.equal(old.grant.expiresAt, Math.floor((t0 + 31_000) / 1000) + 60);
   });
 
-  it('a player re-sending the URL with its reusable token keeps one session: one connected event, one viewer-limit slot', async () => {
+  it('a player re-sending the URL with its reusable token keeps one session: one connected event fleet-wide, one viewer-limit slot', async () => {
+    // Two replicas on one store, each with its own end tracking; `connected` comes from the flush that
+    // registers a session the store was not tracking.
     const starts: string[] = [];
-    const counted = new PlaybackSessions(config, store, cache, (_app, g) => starts.push(g.sessionId));
+    const replica = () => {
+      const ends = new PlaybackEnds(store, () => undefined, { graceMs: SESSION_GRACE_MS, flushIntervalMs: 3_600_000, sweepIntervalMs: 3_600_000 }, undefined, (e) => starts.push(e.playback.sessionId));
+      return { ends, sessions: new PlaybackSessions(config, store, cache, (app, g, p) => ends.seen(app, g, p)) };
+    };
+    const [a, b] = [replica(), replica()];
     await store.putSubscriber('LiveApp', { subscriberId: 'alice', streamId: 'stream1', type: 'play', concurrentConnectionsLimit: 1, blockedUntilUnitTimeStampMs: 0 });
     const jwtAllow: Allow = { allow: true, via: 'jwt', factors: ['jwt'], streamId: 'stream1', subscriberId: 'alice' };
-    const present = (clientIp: string, token: string) => counted.issue(testContext({ clientIp, credentials: { token } }), jwtAllow, 'LiveApp');
+    const present = (r: ReturnType<typeof replica>, clientIp: string, now = Date.now()) =>
+      r.sessions.issue(testContext({ clientIp, now, credentials: { token: 'jwt-of-alice' } }), jwtAllow, 'LiveApp');
     const ids = [];
-    for (let i = 0; i < 4; i++) {
-      const issued = await present('198.51.100.7', 'jwt-of-alice');
+    for (let i = 0; i < 6; i++) {
+      // Refreshes alternate between the replicas (a round-robin Service), each flushing in between.
+      const r = i % 2 ? b : a;
+      const issued = await present(r, '198.51.100.7');
       assert.ok(issued.allow, `refresh ${i}: ${JSON.stringify(issued)}`);
       ids.push(issued.grant.sessionId);
+      await r.ends.flush();
     }
-    assert.equal(new Set(ids).size, 1, 'every refresh continues the session the first one opened');
+    assert.equal(new Set(ids).size, 1, 'every refresh, on either replica, continues the session the first one opened');
     assert.deepEqual(starts, [ids[0]], 'one connected event for the playback');
-    // A player that keeps refreshing past ttl + grace after its *first* request is still one playback.
+    // Refreshes for minutes keep it one playback; once it ended (claimed by a sweep) a return is a new one.
     const t0 = Date.now();
     for (let i = 1; i <= 8; i++) {
-      const later = await counted.issue(testContext({ clientIp: '198.51.100.7', credentials: { token: 'jwt-of-alice' }, now: t0 + i * 20_000 }), jwtAllow, 'LiveApp');
-      assert.ok(later.allow);
+      assert.ok((await present(a, '198.51.100.7', t0 + i * 20_000)).allow);
+      await a.ends.flush();
     }
     assert.equal(starts.length, 1, 'no second connected event while the refreshes continue');
-    // Back after longer than a session outlives its grant (ttl 60 s + 10 s grace): a new playback.
-    await counted.issue(testContext({ clientIp: '198.51.100.7', credentials: { token: 'jwt-of-alice' }, now: t0 + 8 * 20_000 + 71_000 }), jwtAllow, 'LiveApp');
-    assert.equal(starts.length, 2, 'a return after the session ended is announced again');
+    const last = t0 + 8 * 20_000;
+    assert.ok((await b.ends.sweep(last + 60_000 + SESSION_GRACE_MS + 1_000)) >= 1, 'the playback ended');
+    await present(b, '198.51.100.7', last + 80_000);
+    await b.ends.flush();
+    assert.deepEqual(starts, [ids[0], ids[0]], 'a return after the session ended is announced again');
     // Another client with the same credential is another viewer: alice's one slot is taken.
-    const other = await present('203.0.113.9', 'jwt-of-alice');
+    const other = await present(a, '203.0.113.9', last + 80_000);
     assert.equal(other.allow, false);
     assert.equal((other as { reason: string }).reason, 'viewer_limit');
     // A different credential from the same client is a different playback too.
-    const fresh = await counted.issue(testContext({ clientIp: '198.51.100.7', credentials: { token: 'hash-token' } }), hashAllow, 'LiveApp');
+    const fresh = await a.sessions.issue(testContext({ clientIp: '198.51.100.7', credentials: { token: 'hash-token' } }), hashAllow, 'LiveApp');
     assert.ok(fresh.allow);
     assert.notEqual(fresh.grant.sessionId, ids[0]);
-    // A replica with the same secrets derives the same session (a player bouncing between replicas).
-    const peer = new PlaybackSessions(config, store, cache);
-    assert.equal(peer.reusableSessionId(testContext({ clientIp: '198.51.100.7' }), 'LiveApp', 'stream1', 'jwt-of-alice'), ids[0]);
   });
 
   it('a revocation is in memory as soon as the store publishes it', async () => {
