@@ -101,7 +101,8 @@ export class PlaybackEnds {
     this.pending.clear();
     let started: number[];
     try {
-      started = await this.store.trackPlaybacks(batch.map(({ playback, deadlineMs }) => ({ playback, deadlineMs })));
+      // A Pending is a TrackedPlayback: the stores read only `playback` and `deadlineMs`.
+      started = await this.store.trackPlaybacks(batch);
     } catch (err) {
       // Put them back unless a newer renewal arrived meanwhile (deadlines only move forward); the
       // first sighting stays the earliest.
@@ -116,7 +117,7 @@ export class PlaybackEnds {
     }
     for (const i of started) {
       const e = batch[i];
-      if (e) this.onStarted({ playback: e.playback, deadlineMs: e.deadlineMs }, e.firstSeenMs);
+      if (e) this.onStarted(e, e.firstSeenMs);
     }
   }
 
