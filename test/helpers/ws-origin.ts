@@ -2,7 +2,7 @@
 // commands the gate cares about: `publish` → `start` + `notification publish_started`, `play` →
 // `notification play_started`, `stop` echoed, `ping` → `pong`, `join`/`joinRoom`/`getTrackList`
 // answered. It records every frame and handshake, can refuse handshakes with a status, close with
-// a code, flood a client, and serves `GET /{app}/rest/v2/broadcasts/{id}` (200 when known, 404 not).
+// a code, and serves `GET /{app}/rest/v2/broadcasts/{id}` (200 when known, 404 not).
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -121,25 +121,6 @@ export async function startTestWsOrigin(): Promise<TestWsOrigin> {
           return ws.close(Number(msg.code), String(msg.reason ?? ''));
         case 'dropMe':
           return ws.terminate();
-        case 'flood': {
-          // Send until this socket's own buffer passes `untilBuffered` (the gate stopped reading).
-          const frame = Buffer.alloc(Number(msg.frameBytes ?? 16384), 0x61);
-          const limit = Number(msg.untilBuffered ?? 8 * 1024 * 1024);
-          const total = Number(msg.maxBytes ?? 256 * 1024 * 1024);
-          let sent = 0;
-          const pump = () => {
-            while (ws.readyState === 1 && ws.bufferedAmount < limit && sent < total) {
-              ws.send(frame, { binary: true });
-              sent += frame.length;
-            }
-            if (ws.readyState === 1 && sent < total && ws.bufferedAmount >= limit) {
-              send({ command: 'flooded', sent, buffered: ws.bufferedAmount });
-              return;
-            }
-            if (sent < total) setImmediate(pump);
-          };
-          return pump();
-        }
       }
     });
   }
