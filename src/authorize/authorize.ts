@@ -41,8 +41,11 @@ export interface Authorized {
   /** The final decision: a deny from the session step replaces decide()'s allow. */
   decision: Decision;
   ctx: RequestContext;
-  /** A playback grant was opened or renewed: its value (`sg` / `X-Streamgate-Grant`) and cookie. */
-  grant?: { value: string; setCookie: string | null } | undefined;
+  /**
+   * A playback grant was opened or renewed: its value (`sg` / `X-Streamgate-Grant`), its cookie, and
+   * the session grant for URIs a player re-requests unchanged (IssuedGrant.sessionValue).
+   */
+  grant?: { value: string; setCookie: string | null; sessionValue: () => string } | undefined;
 }
 
 const denial = (reason: Deny['reason']): Deny => ({ allow: false, status: REASONS[reason].status, reason });
@@ -75,7 +78,7 @@ export async function authorize(deps: AuthorizeDeps, door: Door, target: GatedTa
     decision = await decide(ctx, app[role], { store: deps.store, sessions: deps.sessions, registry: deps.registries.get(app.name) });
     if (decision.allow && deps.sessions.opensSession(ctx, presented.consume ? 'GET' : 'HEAD', app.play.open)) {
       const issued = await deps.sessions.issue(ctx, decision, app.name, protocolOf(presented.path ?? '', kind));
-      if (issued.allow) grant = { value: issued.value, setCookie: issued.cookie };
+      if (issued.allow) grant = { value: issued.value, setCookie: issued.cookie, sessionValue: issued.sessionValue };
       else decision = issued;
     }
   } catch (err) {

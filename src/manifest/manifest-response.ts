@@ -9,7 +9,7 @@ import type { ReasonCode } from '../errors.js';
 import { originFailure, type ForwardRequest } from '../proxy/forward.js';
 import { sendDeny } from '../proxy/respond.js';
 import type { CacheResult, ManifestCache } from './origin-cache.js';
-import { renderTemplate, renderedLength } from './template.js';
+import { renderTemplate, renderedLength, type ViewerGrants } from './template.js';
 
 /** Credential parameters never copied into rewritten URIs: the grant replaces them. */
 export const CREDENTIAL_PARAMS = ['token', 'subscriberId', 'subscriberCode'];
@@ -17,8 +17,8 @@ export const CREDENTIAL_PARAMS = ['token', 'subscriberId', 'subscriberCode'];
 export interface ManifestRewrite {
   /** Query parameter carrying the grant (config `session.param`). */
   param: string;
-  /** This viewer's grant, from whoever authorized the request (URL-safe; encoded if not). */
-  grant: string;
+  /** This viewer's grants, from whoever authorized the request (URL-safe; encoded if not). */
+  grants: ViewerGrants;
   /** scheme://host[:port] as the client sees the gate (same-origin absolute URIs are rewritten). */
   clientOrigin: string;
   path: string;
@@ -29,7 +29,7 @@ export interface ManifestRewrite {
 }
 
 /**
- * Answers `req` with the origin's manifest for `upstream`, rewritten for `rw.grant`; anything that is
+ * Answers `req` with the origin's manifest for `upstream`, rewritten for `rw.grants`; anything that is
  * not a 200 manifest passes unchanged. Returns the status sent (499 when the client left first).
  * Errors: origin failures → 502/504 `origin_unavailable`/`origin_timeout`; too large → 502
  * `manifest_too_large`.
@@ -59,8 +59,8 @@ export async function serveRewrittenManifest(cache: ManifestCache, upstream: For
   }
   // The body is per-viewer: the entry's headers already drop validators and shared caching.
   const out: Record<string, string | string[]> = { ...m.templateHeaders, ...rw.extraHeaders };
-  out['content-length'] = String(renderedLength(m.template, rw.grant));
+  out['content-length'] = String(renderedLength(m.template, rw.grants));
   res.writeHead(m.status, out);
-  res.end(head ? undefined : renderTemplate(m.template, rw.grant));
+  res.end(head ? undefined : renderTemplate(m.template, rw.grants));
   return m.status;
 }

@@ -6,7 +6,7 @@
 // a query and the appended separator is written `&amp;`. Element and attribute names follow
 // ISO/IEC 23009-1 (5th ed.) §5.3.9 (segment information), §5.6 (BaseURL), §5.3.1.2 (Location,
 // PatchLocation), §5.5 (xlink remote elements) and DASH-IF CTS 001 (ContentSteering).
-import { TemplateBuilder, renderTemplate, type ManifestTemplate } from './template.js';
+import { TemplateBuilder, renderTemplate, type ManifestTemplate, type SlotKind } from './template.js';
 import { uriContextOf, type RewriteOptions } from './rewrite-hls.js';
 import { createUriSplitter, type SplitUri, type UriContext, type UriSplitter } from './uri.js';
 
@@ -25,6 +25,13 @@ const URL_ATTRIBUTES = new Map<string, readonly string[]>([
 
 /** Elements whose text content is a URL the player fetches from us. */
 const URL_TEXT_ELEMENTS = new Set(['BaseURL', 'Location', 'PatchLocation', 'ContentSteering']);
+/**
+ * Of those, the documents a player re-requests unchanged while it plays (the MPD from `Location`
+ * and `PatchLocation` at every update, §5.4; a steering manifest every TTL): session slots
+ * (template.ts). Remote elements (`xlink:href`) are too, since `onRequest` resolves them whenever
+ * playback reaches them. BaseURL and segment URLs are media slots.
+ */
+const SESSION_TEXT_ELEMENTS: ReadonlySet<string> = new Set(['Location', 'PatchLocation', 'ContentSteering']);
 
 /** `xlink:href` on any element (Period, AdaptationSet, EventStream, SegmentList…): a remote element. */
 function isXlinkHref(name: string): boolean {
@@ -117,14 +124,15 @@ function startTag(xml: string, lt: number, split: UriSplitter, out: TemplateBuil
     if (quote !== 34 /* " */ && quote !== 39 /* ' */) return -1;
     const close = xml.indexOf(quote === 34 ? '"' : "'", p + 1);
     if (close === -1) return -1;
-    if ((wanted !== undefined && wanted.includes(name)) || isXlinkHref(name)) {
+    const xlink = isXlinkHref(name);
+    if ((wanted !== undefined && wanted.includes(name)) || xlink) {
       const value = splitEscaped(xml.slice(p + 1, close), split, quote === 34 ? '"' : "'");
-      if (value !== null) out.cut(p + 1, close, value.before, value.after);
+      if (value !== null) out.cut(p + 1, close, value.before, value.after, xlink ? 'session' : 'media');
     }
     p = close + 1;
   }
 
-  if (URL_TEXT_ELEMENTS.has(local)) rewriteUrlText(xml, p, qname, split, out);
+  if (URL_TEXT_ELEMENTS.has(local)) rewriteUrlText(xml, p, qname, split, out, SESSION_TEXT_ELEMENTS.has(local) ? 'session' : 'media');
   return p;
 }
 
@@ -133,7 +141,7 @@ function startTag(xml: string, lt: number, split: UriSplitter, out: TemplateBuil
  * single CDATA section, each optionally surrounded by whitespace. Anything else (mixed content, a
  * comment inside) is left alone.
  */
-function rewriteUrlText(xml: string, from: number, qname: string, split: UriSplitter, out: TemplateBuilder): void {
+function rewriteUrlText(xml: string, from: number, qname: string, split: UriSplitter, out: TemplateBuilder, kind: SlotKind): void {
   const lt = xml.indexOf('<', from);
   if (lt === -1) return;
   if (xml.startsWith('<![CDATA[', lt)) {
@@ -146,14 +154,14 @@ function rewriteUrlText(xml: string, from: number, qname: string, split: UriSpli
     const [a, b] = trimmed(xml, start, end);
     if (a === b) return;
     const s = split(xml.slice(a, b));
-    if (s !== null && !s.before.includes(']]>') && !s.after.includes(']]>')) out.cut(a, b, s.before, s.after);
+    if (s !== null && !s.before.includes(']]>') && !s.after.includes(']]>')) out.cut(a, b, s.before, s.after, kind);
     return;
   }
   if (!isEndTag(xml, lt, qname)) return;
   const [a, b] = trimmed(xml, from, lt);
   if (a === b) return;
   const value = splitEscaped(xml.slice(a, b), split, '>');
-  if (value !== null) out.cut(a, b, value.before, value.after);
+  if (value !== null) out.cut(a, b, value.before, value.after, kind);
 }
 
 function isEndTag(xml: string, at: number, qname: string): boolean {

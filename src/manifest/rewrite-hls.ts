@@ -4,7 +4,7 @@
 // comments, spacing and CRLF line endings come out byte for byte, and the same template answers
 // every viewer. Tags and attributes follow draft-pantos-hls-rfc8216bis-18 §4.4 plus the common
 // extensions listed in URI_ATTRIBUTES.
-import { TemplateBuilder, renderTemplate, type ManifestTemplate } from './template.js';
+import { TemplateBuilder, renderTemplate, type ManifestTemplate, type SlotKind } from './template.js';
 import { createUriSplitter, type SplitUri, type UriContext, type UriSplitter } from './uri.js';
 
 export interface RewriteOptions {
@@ -35,7 +35,7 @@ export function createUriRewriter(opts: RewriteOptions): UriRewriter {
   const split = createUriSplitter(uriContextOf(opts));
   return (uri) => {
     const s = split(uri);
-    return s === null ? null : renderTemplate({ parts: [s.before, s.after], staticBytes: 0, slots: 1 }, opts.grant);
+    return s === null ? null : renderTemplate({ parts: [s.before, s.after], staticBytes: 0, slots: 1, sessionSlots: null }, opts.grant);
   };
 }
 
@@ -63,6 +63,15 @@ const URI_ATTRIBUTES = new Map<string, readonly string[]>([
   ['#EXT-X-DATERANGE', ['X-ASSET-URI', 'X-ASSET-LIST']],
 ]);
 const DEFINE = '#EXT-X-DEFINE';
+const STREAM_INF = '#EXT-X-STREAM-INF';
+/**
+ * Tags whose URIs name a playlist or document that a player re-requests unchanged while it plays
+ * (a live variant or rendition playlist is reloaded every target duration, §6.3.4; a steering
+ * manifest every TTL; an interstitial's asset list when its date range comes up): session slots,
+ * which carry the grant that lasts the whole session (template.ts). Plus the URI line after
+ * EXT-X-STREAM-INF. Everything else (segments, keys, maps, parts, session data) is a media slot.
+ */
+const SESSION_TAGS: ReadonlySet<string> = new Set(['#EXT-X-MEDIA', '#EXT-X-I-FRAME-STREAM-INF', '#EXT-X-IMAGE-STREAM-INF', '#EXT-X-RENDITION-REPORT', '#EXT-X-CONTENT-STEERING', '#EXT-X-DATERANGE']);
 
 export function rewriteHlsPlaylist(text: string, opts: RewriteOptions): string {
   return renderTemplate(compileHlsPlaylist(text, uriContextOf(opts)), opts.grant);
@@ -85,6 +94,8 @@ export function compileHlsPlaylist(text: string, ctx: UriContext): ManifestTempl
 
 class HlsScan {
   readonly out: TemplateBuilder;
+  /** The next URI line is a variant playlist (it follows EXT-X-STREAM-INF, §4.4.6.2). */
+  private variantNext = false;
   /** EXT-X-DEFINE NAME/VALUE pairs seen so far (§4.4.3.8); imports and query params stay unknown. */
   private vars: Map<string, string> | null = null;
   private readonly resolve = (uri: string): string =>
@@ -112,15 +123,18 @@ class HlsScan {
       if (colon === b) return;
       const tag = text.slice(a, colon);
       if (tag === DEFINE) return this.define(colon + 1, b);
+      if (tag === STREAM_INF) this.variantNext = true;
       const names = URI_ATTRIBUTES.get(tag);
-      if (names) this.attributes(colon + 1, b, names, true);
+      if (names) this.attributes(colon + 1, b, names, true, undefined, SESSION_TAGS.has(tag) ? 'session' : 'media');
       return;
     }
-    this.cut(a, b, this.split(text.slice(a, b), this.resolve));
+    const kind = this.variantNext ? 'session' : 'media';
+    this.variantNext = false;
+    this.cut(a, b, this.split(text.slice(a, b), this.resolve), kind);
   }
 
-  private cut(from: number, to: number, s: SplitUri | null): void {
-    if (s !== null) this.out.cut(from, to, s.before, s.after);
+  private cut(from: number, to: number, s: SplitUri | null, kind: SlotKind): void {
+    if (s !== null) this.out.cut(from, to, s.before, s.after, kind);
   }
 
   private define(from: number, to: number): void {
@@ -139,7 +153,7 @@ class HlsScan {
    * the walk is one pass and a `URI=` inside another attribute's quoted value is never mistaken for
    * the real one. A malformed list stops the walk: what was found before it is kept.
    */
-  private attributes(from: number, to: number, names: readonly string[], rewrite: boolean, seen?: (name: string, value: string) => void): void {
+  private attributes(from: number, to: number, names: readonly string[], rewrite: boolean, seen?: (name: string, value: string) => void, kind: SlotKind = 'media'): void {
     const line = this.text;
     let i = from;
     while (i < to) {
@@ -152,7 +166,7 @@ class HlsScan {
         if (close === -1 || close >= to) return; // unterminated: leave the rest alone
         if (names.includes(name)) {
           const value = line.slice(j + 1, close);
-          if (rewrite) this.cut(j + 1, close, this.split(value, this.resolve));
+          if (rewrite) this.cut(j + 1, close, this.split(value, this.resolve), kind);
           else seen?.(name, value);
         }
         j = close + 1;

@@ -1,14 +1,24 @@
 // A manifest parsed once, answered to every viewer: the origin's text cut at every place a grant goes.
-// A viewer's answer is the pieces joined with its grant, so the per-viewer cost is one string join,
+// A viewer's answer is the pieces joined with its grants, so the per-viewer cost is one string join,
 // whatever the manifest's size or the number of URIs in it.
+//
+// Two kinds of slot. A *media* slot (segments, keys, init sections, parts) takes the viewer's
+// short-lived grant. A *session* slot takes the session grant: URIs of documents a player keeps
+// re-requesting unchanged for as long as it plays — the variant and rendition playlists of an HLS
+// multivariant playlist, a DASH `Location` — so they must stay good for the whole session.
 
-/** The pieces of a manifest around its grant slots: the answer is `parts.join(grant)`. */
+/** Which grant a slot takes (see the file comment). */
+export type SlotKind = 'media' | 'session';
+
+/** The pieces of a manifest around its grant slots: parts[0] grant parts[1] grant … parts[slots]. */
 export interface ManifestTemplate {
   readonly parts: readonly string[];
-  /** UTF-8 bytes of all parts: with `slots × grant.length` the answer's Content-Length, no encoding. */
+  /** UTF-8 bytes of all parts: with the grants' lengths the answer's Content-Length, no encoding. */
   readonly staticBytes: number;
   /** Number of grant slots (`parts.length - 1`). */
   readonly slots: number;
+  /** Per slot, 1 when it takes the session grant; null when every slot is a media slot. */
+  readonly sessionSlots: Uint8Array | null;
 }
 
 /** Characters a grant may carry into a URI unescaped (RFC 3986 unreserved). Grants are base64url + dots. */
@@ -19,27 +29,51 @@ export function grantInUri(grant: string): string {
   return UNRESERVED.test(grant) ? grant : encodeURIComponent(grant);
 }
 
-/** The manifest for one viewer. `grant` is the raw grant value; it is percent-encoded if it needs it. */
-export function renderTemplate(t: ManifestTemplate, grant: string): string {
-  return t.slots === 0 ? t.parts[0]! : t.parts.join(grantInUri(grant));
+/** The grants a viewer's answer carries: `media` always; `session` when the template has session slots. */
+export interface ViewerGrants {
+  media: string;
+  /** Called only for templates with session slots; without it those slots take `media`. */
+  session?: (() => string) | undefined;
 }
 
-/** Content-Length of `renderTemplate(t, grant)` without building it. */
-export function renderedLength(t: ManifestTemplate, grant: string): number {
-  return t.staticBytes + t.slots * Buffer.byteLength(grantInUri(grant));
+/** The manifest for one viewer. Grants are raw values; they are percent-encoded if they need it. */
+export function renderTemplate(t: ManifestTemplate, grants: ViewerGrants | string): string {
+  if (t.slots === 0) return t.parts[0]!;
+  const media = grantInUri(typeof grants === 'string' ? grants : grants.media);
+  const kinds = t.sessionSlots;
+  if (kinds === null || typeof grants === 'string' || grants.session === undefined) return t.parts.join(media);
+  const session = grantInUri(grants.session());
+  const parts = t.parts;
+  let out = parts[0]!;
+  for (let i = 0; i < t.slots; i++) out += (kinds[i] === 1 ? session : media) + parts[i + 1]!;
+  return out;
+}
+
+/** Content-Length of `renderTemplate(t, grants)` without building it. */
+export function renderedLength(t: ManifestTemplate, grants: ViewerGrants | string): number {
+  if (t.slots === 0) return t.staticBytes;
+  const media = Buffer.byteLength(grantInUri(typeof grants === 'string' ? grants : grants.media));
+  const kinds = t.sessionSlots;
+  if (kinds === null || typeof grants === 'string' || grants.session === undefined) return t.staticBytes + t.slots * media;
+  const session = Buffer.byteLength(grantInUri(grants.session()));
+  let n = 0;
+  for (let i = 0; i < t.slots; i++) n += kinds[i]!;
+  return t.staticBytes + (t.slots - n) * media + n * session;
 }
 
 /** Collects the pieces while a rewriter scans `text` forward. */
 export class TemplateBuilder {
   private readonly parts: string[] = [];
+  private readonly kinds: number[] = [];
   private current = '';
   private last = 0;
 
   constructor(private readonly text: string) {}
 
-  /** Replaces `text[from, to)` with `before` + (grant) + `after`. Calls must move forward. */
-  cut(from: number, to: number, before: string, after: string): void {
+  /** Replaces `text[from, to)` with `before` + (grant of `kind`) + `after`. Calls must move forward. */
+  cut(from: number, to: number, before: string, after: string, kind: SlotKind = 'media'): void {
     this.parts.push(this.current + this.text.slice(this.last, from) + before);
+    this.kinds.push(kind === 'session' ? 1 : 0);
     this.current = after;
     this.last = to;
   }
@@ -49,6 +83,7 @@ export class TemplateBuilder {
     parts.push(this.parts.length === 0 ? this.text : this.current + this.text.slice(this.last));
     let staticBytes = 0;
     for (const p of parts) staticBytes += Buffer.byteLength(p);
-    return { parts, staticBytes, slots: parts.length - 1 };
+    const sessionSlots = this.kinds.includes(1) ? Uint8Array.from(this.kinds) : null;
+    return { parts, staticBytes, slots: parts.length - 1, sessionSlots };
   }
 }

@@ -57,7 +57,7 @@ export async function proxyTarget(rt: Runtime, req: IncomingMessage, res: Server
   const fwd = forwardedFor(rt.isTrustedProxy, req);
   await serveRewrittenManifest(rt.manifests, upstreamRequest(rt, req, canonical, true, fwd), req, res, {
     param: rt.config.session.param,
-    grant: grant.value,
+    grants: { media: grant.value, session: grant.sessionValue },
     clientOrigin: `${fwd.proto}://${fwd.host ?? 'localhost'}`,
     path: canonical.path,
     extraHeaders,

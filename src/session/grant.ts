@@ -6,7 +6,8 @@
 // (v2 added the store generation; v1 grants no longer verify: their sessions restart once.)
 // The payload is the Grant's fields joined by `|` in a fixed order (see FIELDS below); `%` and `|`
 // inside string fields are escaped as `%25` / `%7C`, so no field value can forge a delimiter.
-// The format is a compatibility contract between replicas: a change needs a new version prefix.
+// The format is a compatibility contract between replicas: a change needs a new version prefix,
+// except a new role code (`m`, session grants), which older replicas refuse as invalid (fail closed).
 import { createHmac, createSecretKey, timingSafeEqual, type KeyObject, randomFillSync } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Role } from '../decision/types.js';
@@ -33,6 +34,11 @@ export interface Grant {
   epochs: { stream: number; subscriber: number };
   /** The store generation the epochs were read under; a different one (data loss) ends the session. */
   generation: string;
+  /**
+   * `manifest`: a session grant, valid for the session's whole life but for manifests only (the
+   * URIs of playlists a player re-requests unchanged). Absent: manifests and media alike.
+   */
+  scope?: 'manifest';
 }
 
 export type GrantFailure = typeof Reason.grantInvalid | typeof Reason.grantExpired;
@@ -156,11 +162,12 @@ export function createGrantCodec(secrets: readonly string[]): GrantCodec {
 // Payload: app|streamId|role|subscriberId|sessionId|issuedAt|expiresAt|sessionStartedAt|
 //          credentialExpiresAt|clientIp|epochs.stream|epochs.subscriber|generation
 // Integers are base36 (shorter: the grant is repeated on every URI of a playlist); an absent
-// optional field is empty. An empty optional string is treated as absent. Roles: p = play, u = publish.
+// optional field is empty. An empty optional string is treated as absent. Roles: p = play,
+// m = play with scope `manifest` (a session grant), u = publish.
 
 function encodePayload(g: Grant): string {
-  const role = g.role === 'play' ? 'p' : g.role === 'publish' ? 'u' : null;
-  if (role === null) throw new TypeError(`grant: unknown role ${String(g.role)}`);
+  const role = g.role === 'play' ? (g.scope === 'manifest' ? 'm' : 'p') : g.role === 'publish' && g.scope === undefined ? 'u' : null;
+  if (role === null) throw new TypeError(`grant: unknown role or scope ${String(g.role)}/${String(g.scope)}`);
   return [
     required('app', g.app),
     required('streamId', g.streamId),
@@ -183,7 +190,7 @@ function decodePayload(text: string): Grant | null {
   if (f.length !== FIELD_COUNT) return null;
   const app = unescapeField(f[0] as string);
   const streamId = unescapeField(f[1] as string);
-  const role: Role | null = f[2] === 'p' ? 'play' : f[2] === 'u' ? 'publish' : null;
+  const role: Role | null = f[2] === 'p' || f[2] === 'm' ? 'play' : f[2] === 'u' ? 'publish' : null;
   const subscriberId = unescapeField(f[3] as string);
   const sessionId = unescapeField(f[4] as string);
   const issuedAt = parseInt36(f[5] as string);
@@ -215,6 +222,7 @@ function decodePayload(text: string): Grant | null {
   if (subscriberId !== '') grant.subscriberId = subscriberId;
   if (credentialExpiresAt !== undefined) grant.credentialExpiresAt = credentialExpiresAt;
   if (clientIp !== '') grant.clientIp = clientIp;
+  if (f[2] === 'm') grant.scope = 'manifest';
   return grant;
 }
 
@@ -234,6 +242,7 @@ function canonicalCopy(g: Grant): Grant {
   if (g.subscriberId) c.subscriberId = g.subscriberId;
   if (g.credentialExpiresAt !== undefined) c.credentialExpiresAt = g.credentialExpiresAt;
   if (g.clientIp) c.clientIp = g.clientIp;
+  if (g.scope === 'manifest') c.scope = 'manifest';
   return c;
 }
 

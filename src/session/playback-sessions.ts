@@ -24,10 +24,17 @@ export interface GrantAllow extends Allow {
 
 export interface IssuedGrant {
   allow: true;
+  /** The grant for media URIs and the cookie: lives `session.ttlSeconds`. */
   value: string;
   grant: Grant;
   /** Set-Cookie value when the cookie is enabled and the grant changed. */
   cookie: string | null;
+  /**
+   * The session grant (scope `manifest`) for URIs a player re-requests unchanged while it plays
+   * (variant playlists, an MPD Location): valid until the session's end, for manifests only.
+   * Signed on first call, then remembered.
+   */
+  sessionValue: () => string;
 }
 
 /** How a playback reached us, for connection events (Ant Media's `eventProtocol`). */
@@ -67,6 +74,20 @@ const deny = (status: 401 | 403 | 503, reason: Deny['reason']): Deny => ({ allow
 /** A session of a subscriber is tracked this long past its grant, so a slow refresh is not a new viewer. */
 export const SESSION_GRACE_MS = 10_000;
 
+/** A minted grant and its value, remembered per session (PlaybackSessions.minted). */
+interface Minted {
+  value: string;
+  grant: Grant;
+}
+
+/** Whether `a` and `b` are grants of one session under the same revocation state and credential. */
+function sameSessionState(a: Grant, b: Grant): boolean {
+  return (
+    a.epochs.stream === b.epochs.stream && a.epochs.subscriber === b.epochs.subscriber && a.generation === b.generation &&
+    a.credentialExpiresAt === b.credentialExpiresAt && a.subscriberId === b.subscriberId && a.clientIp === b.clientIp
+  );
+}
+
 export class PlaybackSessions {
   readonly codec: GrantCodec;
   /** True when no secret was configured: grants then verify on this replica only. */
@@ -76,6 +97,14 @@ export class PlaybackSessions {
   private readonly cookieNames = new LRUCache<string, string>({ max: 4096 });
   /** Keys the session id a reusable credential re-presented by one client keeps (reusableSessionId). */
   private readonly reuseKey: KeyObject;
+  /**
+   * The last grant minted per session on this replica, so a player refreshing with a session grant
+   * (or re-sending its token) gets the same media grant until that one is half its ttl old: one HMAC
+   * per session per ttl/2, not one per refresh.
+   */
+  private readonly minted = new LRUCache<string, Minted>({ max: 16384 });
+  /** Media grant value → the session grant minted alongside it. */
+  private readonly sessionGrants = new LRUCache<string, string>({ max: 16384 });
 
   constructor(
     readonly config: SessionConfig,
@@ -136,6 +165,9 @@ export class PlaybackSessions {
     const g = v.grant;
     // Publish-role grants are WHIP session grants (whip-session.ts): they open their session URL only.
     if (g.app !== ctx.app || g.role === 'publish') return deny(401, Reason.grantInvalid);
+    // A session grant opens manifests only: a revoked viewer cannot go on fetching guessable
+    // live segment names with it, and a leaked segment URL stays short-lived.
+    if (g.scope === 'manifest' && ctx.kind !== 'manifest') return deny(401, Reason.grantInvalid);
     if (g.role !== ctx.role) return deny(401, Reason.tokenWrongRole);
     if (!ctx.streamIds.includes(g.streamId)) return deny(401, Reason.tokenWrongStream);
     if (this.config.bindClientIp && g.clientIp !== ctx.clientIp) return deny(401, Reason.grantInvalid);
@@ -190,15 +222,16 @@ export class PlaybackSessions {
   /**
    * Mints the grant for an allowed manifest or whole-file request: renews the session a grant
    * authorized (the same value while it is younger than half its ttl), continues the session a
-   * re-presented credential opened, or starts a new one (applying the viewer limit).
+   * re-presented credential opened, or starts a new one (applying the viewer limit). A session
+   * grant presented (a variant playlist's URL) gets the session's current media grant.
    */
   async issue(ctx: RequestContext, decision: Allow, app: string, protocol: PlaybackProtocol = 'hls'): Promise<IssuedGrant | Deny> {
     const nowSec = Math.floor(ctx.now / 1000);
     const previous = decision.via === 'grant' ? (decision as GrantAllow) : undefined;
-    if (previous && nowSec - previous.grant.issuedAt < this.config.ttlSeconds / 2) {
+    if (previous && previous.grant.scope === undefined && nowSec - previous.grant.issuedAt < this.config.ttlSeconds / 2) {
       // Young enough: the same bytes (saves an HMAC, lets identical playlists be shared). Its expiry,
       // and so the session's end-tracking deadline, was recorded when it was minted: onLive is not told.
-      return { allow: true, value: previous.value, grant: previous.grant, cookie: null };
+      return this.issued({ value: previous.value, grant: previous.grant }, null);
     }
     const streamId = previous?.grant.streamId ?? decision.streamId ?? ctx.streamId;
     const subscriberId = previous?.grant.subscriberId ?? decision.subscriberId;
@@ -206,7 +239,8 @@ export class PlaybackSessions {
     let grant: Grant;
     try {
       if (previous) {
-        grant = { ...previous.grant, issuedAt: nowSec, clientIp: this.config.bindClientIp ? ctx.clientIp : undefined };
+        const { scope: _scope, ...media } = previous.grant;
+        grant = { ...media, issuedAt: nowSec, clientIp: this.config.bindClientIp ? ctx.clientIp : undefined };
       } else if (decision.resumed && seed && !(await this.restarts(decision, seed, app, streamId, subscriberId))) {
         // The client that spent a single-use credential presents it again: the same session.
         const r = this.revoked(seed, await this.current(app, streamId, subscriberId));
@@ -230,13 +264,42 @@ export class PlaybackSessions {
       if (err instanceof StoreUnavailableError) return deny(503, Reason.storeUnavailable);
       throw err;
     }
+    // This session's media grant from a request moments ago (a re-sent token, a session grant):
+    // the same value again while it is young and nothing about the session changed.
+    const key = `${app}\u0000${grant.streamId}\u0000${grant.role}\u0000${grant.sessionId}`;
+    const recent = this.minted.get(key);
+    if (recent && nowSec - recent.grant.issuedAt < this.config.ttlSeconds / 2 && sameSessionState(recent.grant, grant)) {
+      return this.issued(recent, recent.value === previous?.value ? null : this.cookieFor(app, grant.streamId, recent.value, recent.grant.expiresAt - nowSec));
+    }
     let expiresAt = Math.min(nowSec + this.config.ttlSeconds, grant.sessionStartedAt + this.config.maxLifetimeSeconds);
     if (this.config.boundToCredential && grant.credentialExpiresAt !== undefined) expiresAt = Math.min(expiresAt, grant.credentialExpiresAt);
     if (expiresAt <= nowSec) return deny(401, previous || decision.resumed ? Reason.grantExpired : Reason.tokenExpired);
     grant = { ...grant, expiresAt };
     const value = this.codec.sign(grant);
+    this.minted.set(key, { value, grant });
     this.onLive?.(app, grant, protocol);
-    return { allow: true, value, grant, cookie: this.cookieFor(app, grant.streamId, value, expiresAt - nowSec) };
+    return this.issued({ value, grant }, this.cookieFor(app, grant.streamId, value, expiresAt - nowSec));
+  }
+
+  private issued(m: Minted, cookie: string | null): IssuedGrant {
+    return { allow: true, value: m.value, grant: m.grant, cookie, sessionValue: () => this.sessionGrant(m) };
+  }
+
+  /**
+   * The session grant that goes with media grant `m`: the same session, scope `manifest`, valid
+   * until the session ends (`maxLifetimeSeconds` after it started; with `boundToCredential`, the
+   * credential's expiry), whatever `ttlSeconds` is.
+   */
+  private sessionGrant(m: Minted): string {
+    let value = this.sessionGrants.get(m.value);
+    if (value === undefined) {
+      const g = m.grant;
+      let expiresAt = g.sessionStartedAt + this.config.maxLifetimeSeconds;
+      if (this.config.boundToCredential && g.credentialExpiresAt !== undefined) expiresAt = Math.min(expiresAt, g.credentialExpiresAt);
+      value = this.codec.sign({ ...g, expiresAt: Math.max(expiresAt, g.expiresAt), scope: 'manifest' });
+      this.sessionGrants.set(m.value, value);
+    }
+    return value;
   }
 
   /** A re-presented credential that is valid on its own starts over when its session was revoked. */

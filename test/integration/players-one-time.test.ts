@@ -4,43 +4,17 @@
 // without credentials, ffmpeg without a cookie jar). Skips when Chromium or ffmpeg is missing.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { startSampleOrigin, type SampleOrigin } from '../../src/demo/sample-origin.js';
 import { startTestGate } from '../helpers/gate.js';
 import { CHROMIUM, launchChromium } from '../helpers/chromium.js';
 import { findTool, missingTool } from '../helpers/tools.js';
+import { startPageServer } from '../helpers/player-page.js';
 import type { RunningGate } from '../../src/server.js';
 import { newTokenId } from '../../src/checks/one-time-token.js';
 
 const FFMPEG = findTool('ffmpeg') ?? 'ffmpeg';
-const HLS_JS = readFileSync(createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js'), 'utf8');
-
-/** Serves the player page and hls.js from another origin than the gate (a real cross-origin player). */
-async function startPageServer(): Promise<{ url: string; close: () => Promise<void> }> {
-  const server = http.createServer((req, res) => {
-    if (req.url === '/hls.min.js') {
-      res.writeHead(200, { 'content-type': 'text/javascript' });
-      return res.end(HLS_JS);
-    }
-    res.writeHead(200, { 'content-type': 'text/html' });
-    res.end('<!doctype html><title>player</title><video id="v" muted playsinline></video><script src="/hls.min.js"></script>');
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://localhost:${(server.address() as AddressInfo).port}`,
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  };
-}
-
 describe('players on a one-time media-playlist URL', () => {
   let origin: SampleOrigin;
   let gate: RunningGate;

@@ -87,6 +87,7 @@ describe('round trip', () => {
     ['credentialExpiresAt 0', { ...full, credentialExpiresAt: 0 }],
     ['clientIp IPv6', { ...full, clientIp: '2001:db8::ff00:42:8329' }],
     ['epochs large', { ...full, epochs: { stream: 2 ** 40, subscriber: 987654321 } }],
+    ['session grant (scope manifest)', { ...full, scope: 'manifest' }],
   ];
   for (const [name, grant] of variants) {
     it(name, () => {
@@ -95,6 +96,11 @@ describe('round trip', () => {
       assert.deepEqual(codecA.verify(signed, Math.min(grant.expiresAt - 1, NOW)), { ok: true, grant });
     });
   }
+
+  it('a session grant is role code m; scope exists for play only', () => {
+    assert.match(payloadOf(codecA.sign({ ...full, scope: 'manifest' })), /^LiveApp\|stream1\|m\|/);
+    assert.throws(() => codecA.sign({ ...minimal, scope: 'manifest' }), /role or scope/);
+  });
 
   it('treats an empty optional string as absent', () => {
     const r = codecA.verify(codecA.sign({ ...minimal, subscriberId: '', clientIp: '' }), NOW);

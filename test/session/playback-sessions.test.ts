@@ -58,6 +58,38 @@ describe('playback sessions', () => {
     assert.equal(old.grant.expiresAt, Math.floor((t0 + 31_000) / 1000) + 60);
   });
 
+  it('the session grant (variant URIs) lasts the session and opens manifests only; refreshing with it gets the media grant minted once per half ttl', async () => {
+    const t0 = Date.now();
+    const first = await mint(t0);
+    const session = first.sessionValue();
+    assert.equal(first.sessionValue(), session, 'signed once');
+    const late = t0 + 45 * 60_000; // long past the 60 s ttl, well within maxLifetimeSeconds (6 h)
+    const manifest = testContext({ now: late, kind: 'manifest', credentials: { grant: session } });
+    const d = (await sessions.authorize(manifest, session)) as GrantAllow;
+    assert.ok(d.allow, JSON.stringify(d));
+    assert.equal(d.grant.sessionId, first.grant.sessionId);
+    const segment = await sessions.authorize(testContext({ now: t0 + 1000, kind: 'segment', credentials: { grant: session } }), session);
+    assert.deepEqual(segment, { allow: false, status: 401, reason: 'grant_invalid' }, 'never a segment credential');
+    // A refresh presenting it gets a media grant of the same session (never the session grant itself) …
+    const a = await sessions.issue(manifest, d, 'LiveApp');
+    assert.ok(a.allow);
+    assert.notEqual(a.value, session);
+    assert.equal(a.grant.scope, undefined);
+    assert.equal(a.grant.sessionId, first.grant.sessionId);
+    assert.equal(a.grant.expiresAt, Math.floor(late / 1000) + 60);
+    assert.ok((await sessions.authorize(testContext({ now: late, kind: 'segment', credentials: { grant: a.value } }), a.value)).allow);
+    // … and the same one on the next refreshes while it is young (one HMAC per session per ttl/2).
+    const again = await sessions.issue(testContext({ now: late + 20_000, kind: 'manifest', credentials: { grant: session } }), d, 'LiveApp');
+    assert.ok(again.allow);
+    assert.equal(again.value, a.value);
+    const later = await sessions.issue(testContext({ now: late + 31_000, kind: 'manifest', credentials: { grant: session } }), d, 'LiveApp');
+    assert.ok(later.allow);
+    assert.notEqual(later.value, a.value);
+    // The session grant ends with the session.
+    const capped = await sessions.authorize(testContext({ now: first.grant.sessionStartedAt * 1000 + 6 * 3600_000, kind: 'manifest', credentials: { grant: session } }), session);
+    assert.equal(capped.allow, false);
+  });
+
   it('a player re-sending the URL with its reusable token keeps one session: one connected event fleet-wide, one viewer-limit slot', async () => {
     // Two replicas on one store, each with its own end tracking; `connected` comes from the flush that
     // registers a session the store was not tracking.
