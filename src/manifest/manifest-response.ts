@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ManifestTooLargeError, Reason } from '../errors.js';
 import type { ReasonCode } from '../errors.js';
 import { originFailure, type ForwardRequest } from '../proxy/forward.js';
-import { sendDeny } from '../proxy/respond.js';
+import { answer, sendDeny } from '../proxy/respond.js';
 import type { CacheResult, ManifestCache } from './origin-cache.js';
 import { renderTemplate, renderedLength, type ViewerGrants } from './template.js';
 
@@ -53,14 +53,12 @@ export async function serveRewrittenManifest(cache: ManifestCache, upstream: For
   if (m.template === null || m.templateHeaders === null) {
     const out: Record<string, string | string[]> = { ...m.headers, ...rw.extraHeaders };
     out['content-length'] = String(m.body.length);
-    res.writeHead(m.status, out);
-    res.end(head ? undefined : m.body);
+    answer(res, m.status, out, head ? undefined : m.body);
     return m.status;
   }
   // The body is per-viewer: the entry's headers already drop validators and shared caching.
   const out: Record<string, string | string[]> = { ...m.templateHeaders, ...rw.extraHeaders };
   out['content-length'] = String(renderedLength(m.template, rw.grants));
-  res.writeHead(m.status, out);
-  res.end(head ? undefined : renderTemplate(m.template, rw.grants));
+  answer(res, m.status, out, head ? undefined : renderTemplate(m.template, rw.grants));
   return m.status;
 }
