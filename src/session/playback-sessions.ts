@@ -103,6 +103,8 @@ export class PlaybackSessions {
    * per session per ttl/2, not one per refresh.
    */
   private readonly minted = new LRUCache<string, Minted>({ max: 16384 });
+  /** reusableSessionId's answers: one HMAC per client and credential, not one per refresh. */
+  private readonly reusedIds = new LRUCache<string, string>({ max: 16384 });
   /** Media grant value → the session grant minted alongside it. */
   private readonly sessionGrants = new LRUCache<string, string>({ max: 16384 });
 
@@ -133,10 +135,13 @@ export class PlaybackSessions {
    * re-presented single-use credentials (README "Playback sessions").
    */
   reusableSessionId(ctx: RequestContext, app: string, streamId: string, token: string): string {
-    return createHmac('sha256', this.reuseKey)
-      .update(`${app}\u0000${streamId}\u0000${ctx.role}\u0000${ctx.clientIp}\u0000${token}`)
-      .digest()
-      .toString('base64url', 0, 12);
+    const input = `${app}\u0000${streamId}\u0000${ctx.role}\u0000${ctx.clientIp}\u0000${token}`;
+    let id = this.reusedIds.get(input);
+    if (id === undefined) {
+      id = createHmac('sha256', this.reuseKey).update(input).digest().toString('base64url', 0, 12);
+      this.reusedIds.set(input, id);
+    }
+    return id;
   }
 
   /**
