@@ -9,7 +9,7 @@ import type { ReasonCode } from '../errors.js';
 import { originFailure, type ForwardRequest } from '../proxy/forward.js';
 import { answer, sendDeny } from '../proxy/respond.js';
 import type { CacheResult, ManifestCache } from './origin-cache.js';
-import { renderTemplate, renderedLength, type ViewerGrants } from './template.js';
+import { renderTemplateBytes, type ViewerGrants } from './template.js';
 
 /** Credential parameters never copied into rewritten URIs: the grant replaces them. */
 export const CREDENTIAL_PARAMS = ['token', 'subscriberId', 'subscriberCode'];
@@ -58,7 +58,8 @@ export async function serveRewrittenManifest(cache: ManifestCache, upstream: For
   }
   // The body is per-viewer: the entry's headers already drop validators and shared caching.
   const out: Record<string, string | string[]> = { ...m.templateHeaders, ...rw.extraHeaders };
-  out['content-length'] = String(renderedLength(m.template, rw.grants));
-  answer(res, m.status, out, head ? undefined : renderTemplate(m.template, rw.grants));
+  const body = renderTemplateBytes(m.template, rw.grants);
+  out['content-length'] = String(body.length);
+  answer(res, m.status, out, head ? undefined : body);
   return m.status;
 }

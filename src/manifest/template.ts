@@ -19,6 +19,8 @@ export interface ManifestTemplate {
   readonly slots: number;
   /** Per slot, 1 when it takes the session grant; null when every slot is a media slot. */
   readonly sessionSlots: Uint8Array | null;
+  /** `parts` UTF-8 encoded once, for renderTemplateBytes; absent on hand-built one-slot templates. */
+  readonly partBytes?: readonly Buffer[];
 }
 
 /** Characters a grant may carry into a URI unescaped (RFC 3986 unreserved). Grants are base64url + dots. */
@@ -46,6 +48,32 @@ export function renderTemplate(t: ManifestTemplate, grants: ViewerGrants | strin
   const parts = t.parts;
   let out = parts[0]!;
   for (let i = 0; i < t.slots; i++) out += (kinds[i] === 1 ? session : media) + parts[i + 1]!;
+  return out;
+}
+
+/**
+ * The same answer as renderTemplate, as the bytes that go on the wire: the pre-encoded parts and
+ * the grants copied into one Buffer of exactly the rendered length. Outside the JS heap, and written
+ * to the socket as is (no string join, no re-encoding per response).
+ */
+export function renderTemplateBytes(t: ManifestTemplate, grants: ViewerGrants): Buffer {
+  const parts = t.partBytes;
+  if (parts === undefined) return Buffer.from(renderTemplate(t, grants), 'utf8');
+  if (t.slots === 0) return parts[0]!;
+  const media = Buffer.from(grantInUri(grants.media), 'latin1'); // URL-safe ASCII after grantInUri
+  const kinds = grants.session === undefined ? null : t.sessionSlots;
+  const session = kinds === null ? media : Buffer.from(grantInUri(grants.session!()), 'latin1');
+  let length = 0;
+  for (const p of parts) length += p.length;
+  let sessions = 0;
+  if (kinds !== null) for (let i = 0; i < t.slots; i++) sessions += kinds[i]!;
+  length += (t.slots - sessions) * media.length + sessions * session.length;
+  const out = Buffer.allocUnsafe(length);
+  let at = parts[0]!.copy(out, 0);
+  for (let i = 0; i < t.slots; i++) {
+    at += (kinds !== null && kinds[i] === 1 ? session : media).copy(out, at);
+    at += parts[i + 1]!.copy(out, at);
+  }
   return out;
 }
 
@@ -81,9 +109,10 @@ export class TemplateBuilder {
   finish(): ManifestTemplate {
     const parts = this.parts;
     parts.push(this.parts.length === 0 ? this.text : this.current + this.text.slice(this.last));
+    const partBytes = parts.map((p) => Buffer.from(p, 'utf8'));
     let staticBytes = 0;
-    for (const p of parts) staticBytes += Buffer.byteLength(p);
+    for (const b of partBytes) staticBytes += b.length;
     const sessionSlots = this.kinds.includes(1) ? Uint8Array.from(this.kinds) : null;
-    return { parts, staticBytes, slots: parts.length - 1, sessionSlots };
+    return { parts, staticBytes, slots: parts.length - 1, sessionSlots, partBytes };
   }
 }

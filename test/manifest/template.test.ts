@@ -5,7 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileManifest } from '../../src/manifest/manifest.js';
-import { renderTemplate, renderedLength } from '../../src/manifest/template.js';
+import { renderTemplate, renderTemplateBytes, renderedLength } from '../../src/manifest/template.js';
 
 const ctx = { param: 'sg', removeParams: ['token'], clientOrigin: 'https://edge.example.com' };
 let sessionCalls = 0;
@@ -50,6 +50,7 @@ describe('manifest templates: media and session slots', () => {
       ['stream1_720p.m3u8', 'session'],
     ]);
     assert.equal(renderedLength(t, grants), Buffer.byteLength(out));
+    assert.deepEqual(renderTemplateBytes(t, grants), Buffer.from(out), 'the bytes sent are the text, UTF-8');
   });
 
   it('HLS media playlist: segments, maps, parts and hints take the media grant; rendition reports the session grant; the session grant is not even signed when unused', () => {
@@ -79,6 +80,7 @@ describe('manifest templates: media and session slots', () => {
     const before = sessionCalls;
     const out = renderTemplate(plain, grants);
     assert.equal(renderedLength(plain, grants), Buffer.byteLength(out));
+    assert.deepEqual(renderTemplateBytes(plain, grants), Buffer.from(out));
     assert.equal(sessionCalls, before, 'a media playlist without session slots never asks for the session grant');
   });
 
@@ -109,6 +111,14 @@ describe('manifest templates: media and session slots', () => {
     assert.equal(slot('chunk_$RepresentationID$'), 'media');
     assert.equal(slot('init_$RepresentationID$'), 'media');
     assert.equal(renderedLength(t, grants), Buffer.byteLength(out));
+    assert.deepEqual(renderTemplateBytes(t, grants), Buffer.from(out));
+    assert.deepEqual(renderTemplateBytes(t, { media: 'MEDIA' }), Buffer.from(renderTemplate(t, 'MEDIA')), 'without a session grant every slot takes the media grant');
+  });
+
+  it('a template without slots is answered as the origin sent it, non-ASCII included', () => {
+    const t = compileManifest('hls', '#EXTM3U\n#EXT-X-SESSION-DATA:DATA-ID="t",VALUE="Zoë 🎬"\n', ctx);
+    assert.equal(t.slots, 0);
+    assert.deepEqual(renderTemplateBytes(t, grants), Buffer.from('#EXTM3U\n#EXT-X-SESSION-DATA:DATA-ID="t",VALUE="Zoë 🎬"\n'));
   });
 
   it('a plain grant string fills every slot (one-grant callers and the fixtures)', () => {
