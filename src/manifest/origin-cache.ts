@@ -67,8 +67,7 @@ export class ManifestCache {
   ) {
     this.entries = new LRUCache<string, OriginManifest>({
       maxSize: opts.maxBytes,
-      // A template keeps its parts twice: as text and UTF-8 encoded (template.ts).
-      sizeCalculation: (m) => Math.max(1, m.body.length + 2 * (m.template?.staticBytes ?? 0) + 512),
+      sizeCalculation: (m) => Math.max(1, m.body.length + (m.template?.staticBytes ?? 0) + 512),
     });
   }
 

@@ -19,8 +19,8 @@ export interface ManifestTemplate {
   readonly slots: number;
   /** Per slot, 1 when it takes the session grant; null when every slot is a media slot. */
   readonly sessionSlots: Uint8Array | null;
-  /** `parts` UTF-8 encoded once, for renderTemplateBytes; absent on hand-built one-slot templates. */
-  readonly partBytes?: readonly Buffer[];
+  /** Every part is ASCII (grants are), so the answer's UTF-8 bytes are its characters. */
+  readonly ascii?: boolean;
 }
 
 /** Characters a grant may carry into a URI unescaped (RFC 3986 unreserved). Grants are base64url + dots. */
@@ -52,29 +52,12 @@ export function renderTemplate(t: ManifestTemplate, grants: ViewerGrants | strin
 }
 
 /**
- * The same answer as renderTemplate, as the bytes that go on the wire: the pre-encoded parts and
- * the grants copied into one Buffer of exactly the rendered length. Outside the JS heap, and written
- * to the socket as is (no string join, no re-encoding per response).
+ * The same answer as renderTemplate, as the bytes that go on the wire: one string join, then one
+ * copy into a Buffer (a plain byte copy for the usual all-ASCII manifest). Written to the socket as
+ * is, so Node does not concatenate the header and a 7 KB body into yet another string per response.
  */
 export function renderTemplateBytes(t: ManifestTemplate, grants: ViewerGrants): Buffer {
-  const parts = t.partBytes;
-  if (parts === undefined) return Buffer.from(renderTemplate(t, grants), 'utf8');
-  if (t.slots === 0) return parts[0]!;
-  const media = Buffer.from(grantInUri(grants.media), 'latin1'); // URL-safe ASCII after grantInUri
-  const kinds = grants.session === undefined ? null : t.sessionSlots;
-  const session = kinds === null ? media : Buffer.from(grantInUri(grants.session!()), 'latin1');
-  let length = 0;
-  for (const p of parts) length += p.length;
-  let sessions = 0;
-  if (kinds !== null) for (let i = 0; i < t.slots; i++) sessions += kinds[i]!;
-  length += (t.slots - sessions) * media.length + sessions * session.length;
-  const out = Buffer.allocUnsafe(length);
-  let at = parts[0]!.copy(out, 0);
-  for (let i = 0; i < t.slots; i++) {
-    at += (kinds !== null && kinds[i] === 1 ? session : media).copy(out, at);
-    at += parts[i + 1]!.copy(out, at);
-  }
-  return out;
+  return Buffer.from(renderTemplate(t, grants), t.ascii === true ? 'latin1' : 'utf8');
 }
 
 /** Content-Length of `renderTemplate(t, grants)` without building it. */
@@ -109,10 +92,13 @@ export class TemplateBuilder {
   finish(): ManifestTemplate {
     const parts = this.parts;
     parts.push(this.parts.length === 0 ? this.text : this.current + this.text.slice(this.last));
-    const partBytes = parts.map((p) => Buffer.from(p, 'utf8'));
     let staticBytes = 0;
-    for (const b of partBytes) staticBytes += b.length;
+    let chars = 0;
+    for (const p of parts) {
+      staticBytes += Buffer.byteLength(p);
+      chars += p.length;
+    }
     const sessionSlots = this.kinds.includes(1) ? Uint8Array.from(this.kinds) : null;
-    return { parts, staticBytes, slots: parts.length - 1, sessionSlots, partBytes };
+    return { parts, staticBytes, slots: parts.length - 1, sessionSlots, ascii: staticBytes === chars };
   }
 }

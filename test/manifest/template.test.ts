@@ -115,10 +115,14 @@ describe('manifest templates: media and session slots', () => {
     assert.deepEqual(renderTemplateBytes(t, { media: 'MEDIA' }), Buffer.from(renderTemplate(t, 'MEDIA')), 'without a session grant every slot takes the media grant');
   });
 
-  it('a template without slots is answered as the origin sent it, non-ASCII included', () => {
-    const t = compileManifest('hls', '#EXTM3U\n#EXT-X-SESSION-DATA:DATA-ID="t",VALUE="Zoë 🎬"\n', ctx);
-    assert.equal(t.slots, 0);
-    assert.deepEqual(renderTemplateBytes(t, grants), Buffer.from('#EXTM3U\n#EXT-X-SESSION-DATA:DATA-ID="t",VALUE="Zoë 🎬"\n'));
+  it('non-ASCII text is sent as UTF-8, with or without slots', () => {
+    const text = '#EXTM3U\n#EXT-X-SESSION-DATA:DATA-ID="t",VALUE="Zoë 🎬"\n';
+    const none = compileManifest('hls', text, ctx);
+    assert.equal(none.slots, 0);
+    assert.deepEqual(renderTemplateBytes(none, grants), Buffer.from(text));
+    const some = compileManifest('hls', `${text}#EXTINF:2,é\nseg-é.ts\n`, ctx);
+    assert.equal(some.slots, 1);
+    assert.deepEqual(renderTemplateBytes(some, grants), Buffer.from(`${text}#EXTINF:2,é\nseg-é.ts?sg=MEDIA\n`));
   });
 
   it('a plain grant string fills every slot (one-grant callers and the fixtures)', () => {
