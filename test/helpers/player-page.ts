@@ -27,3 +27,27 @@ export async function startPageServer(): Promise<{ url: string; close: () => Pro
       }),
   };
 }
+
+/** What hls.js did on the page: playlist (level) loads, segment loads, and every error (`details:status`). */
+export interface HlsRun {
+  levelLoads: number;
+  fragLoads: number;
+  errors: string[];
+}
+
+/**
+ * Plays `url` with hls.js in the page (credentials off: no cookies) until `levelLoads` playlist
+ * loads, a fatal error, or `timeoutMs`. The page must come from startPageServer.
+ */
+export function playWithHlsJs(tab: { evaluate<T>(expression: string): Promise<T> }, url: string, levelLoads: number, timeoutMs = 40_000): Promise<HlsRun> {
+  return tab.evaluate<HlsRun>(`new Promise((resolve) => {
+    const hls = new Hls({ xhrSetup: (xhr) => { xhr.withCredentials = false; } });
+    const out = { levelLoads: 0, fragLoads: 0, errors: [] };
+    hls.on(Hls.Events.LEVEL_LOADED, () => { if (++out.levelLoads >= ${levelLoads}) { hls.destroy(); resolve(out); } });
+    hls.on(Hls.Events.FRAG_LOADED, () => { out.fragLoads++; });
+    hls.on(Hls.Events.ERROR, (_e, d) => { out.errors.push(d.details + (d.response ? ':' + d.response.code : '')); if (d.fatal) { hls.destroy(); resolve(out); } });
+    hls.loadSource(${JSON.stringify(url)});
+    hls.attachMedia(document.getElementById('v'));
+    setTimeout(() => { hls.destroy(); resolve(out); }, ${timeoutMs});
+  })`);
+}

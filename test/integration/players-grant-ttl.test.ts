@@ -12,7 +12,7 @@ import { startTestGate, HASH_SECRET } from '../helpers/gate.js';
 import { fetchUrl } from '../helpers/player.js';
 import { CHROMIUM, launchChromium } from '../helpers/chromium.js';
 import { findTool, missingTool } from '../helpers/tools.js';
-import { startPageServer } from '../helpers/player-page.js';
+import { playWithHlsJs, startPageServer } from '../helpers/player-page.js';
 import type { RunningGate } from '../../src/server.js';
 import { hashToken } from '../../src/checks/hash-token.js';
 
@@ -83,16 +83,7 @@ describe('players past the grant ttl', () => {
     const browser = await launchChromium();
     try {
       const tab = await browser.newPage(page.url);
-      const result = await tab.evaluate<{ levelLoads: number; fragLoads: number; errors: string[] }>(`new Promise((resolve) => {
-        const hls = new Hls({ xhrSetup: (xhr) => { xhr.withCredentials = false; } });
-        const out = { levelLoads: 0, fragLoads: 0, errors: [] };
-        hls.on(Hls.Events.LEVEL_LOADED, () => { if (++out.levelLoads >= 8) { hls.destroy(); resolve(out); } });
-        hls.on(Hls.Events.FRAG_LOADED, () => { out.fragLoads++; });
-        hls.on(Hls.Events.ERROR, (_e, d) => { out.errors.push(d.details + (d.response ? ':' + d.response.code : '')); if (d.fatal) { hls.destroy(); resolve(out); } });
-        hls.loadSource(${JSON.stringify(master)});
-        hls.attachMedia(document.getElementById('v'));
-        setTimeout(() => { hls.destroy(); resolve(out); }, 40000);
-      })`);
+      const result = await playWithHlsJs(tab, master, 8);
       assert.ok(result.levelLoads >= 8, `level loads: ${JSON.stringify(result)}`);
       assert.deepEqual(result.errors, [], 'no load failed');
     } finally {

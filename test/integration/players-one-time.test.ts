@@ -10,7 +10,7 @@ import { startSampleOrigin, type SampleOrigin } from '../../src/demo/sample-orig
 import { startTestGate } from '../helpers/gate.js';
 import { CHROMIUM, launchChromium } from '../helpers/chromium.js';
 import { findTool, missingTool } from '../helpers/tools.js';
-import { startPageServer } from '../helpers/player-page.js';
+import { playWithHlsJs, startPageServer } from '../helpers/player-page.js';
 import type { RunningGate } from '../../src/server.js';
 import { newTokenId } from '../../src/checks/one-time-token.js';
 
@@ -53,16 +53,7 @@ describe('players on a one-time media-playlist URL', () => {
     const browser = await launchChromium();
     try {
       const tab = await browser.newPage(page.url);
-      const result = await tab.evaluate<{ levelLoads: number; fragLoads: number; errors: string[] }>(`new Promise((resolve) => {
-        const hls = new Hls({ xhrSetup: (xhr) => { xhr.withCredentials = false; } });
-        const out = { levelLoads: 0, fragLoads: 0, errors: [] };
-        hls.on(Hls.Events.LEVEL_LOADED, () => { if (++out.levelLoads >= 6) { hls.destroy(); resolve(out); } });
-        hls.on(Hls.Events.FRAG_LOADED, () => { out.fragLoads++; });
-        hls.on(Hls.Events.ERROR, (_e, d) => { out.errors.push(d.details + (d.response ? ':' + d.response.code : '')); if (d.fatal) { hls.destroy(); resolve(out); } });
-        hls.loadSource(${JSON.stringify(url)});
-        hls.attachMedia(document.getElementById('v'));
-        setTimeout(() => { hls.destroy(); resolve(out); }, 40000);
-      })`);
+      const result = await playWithHlsJs(tab, url, 6);
       assert.ok(result.levelLoads >= 6, `playlist loads: ${JSON.stringify(result)}`);
       assert.ok(result.fragLoads >= 3, `segments: ${JSON.stringify(result)}`);
       assert.deepEqual(result.errors.filter((e) => /manifest|level/i.test(e)), [], 'no playlist load failed');
