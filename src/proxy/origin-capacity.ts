@@ -41,7 +41,12 @@ export class OriginCapacity {
   buffered = 0;
   /** Responses preempted so far (tests, metrics). */
   preempted = 0;
-  private readonly held = new Set<Held>();
+  /**
+   * Oldest first. An array, not a Set: a Set gaining and losing an entry per held response is
+   * rehashed again and again, and discarded tables that reach the old generation keep the newer
+   * ones, and their responses, alive through young-generation collections (see server/drain.ts).
+   */
+  private readonly held: Held[] = [];
 
   constructor(
     readonly pool: Pool,
@@ -49,30 +54,31 @@ export class OriginCapacity {
   ) {}
 
   hold(h: Held): void {
-    this.held.add(h);
+    this.held.push(h);
   }
 
   release(h: Held): void {
-    this.held.delete(h);
+    const i = this.held.indexOf(h);
+    if (i !== -1) this.held.splice(i, 1);
   }
 
   get holding(): number {
-    return this.held.size;
+    return this.held.length;
   }
 
   /** Called after a dispatch: when requests wait for a connection, free one held by a slow client. */
   relieve(now = Date.now()): void {
     let queued = this.pool.stats.queued;
-    if (queued === 0 || this.held.size === 0) return;
-    // Oldest first (insertion order), one per waiting request.
-    for (const h of this.held) {
-      if (queued-- <= 0) break;
+    if (queued === 0 || this.held.length === 0) return;
+    // Oldest first, one per waiting request.
+    while (queued-- > 0 && this.held.length > 0) {
+      const h = this.held[0]!;
       if (now - h.since < this.opts.slowClientGraceMs) {
         // Not yet past its grace: look again when it is.
         setTimeout(() => this.relieve(), this.opts.slowClientGraceMs - (now - h.since) + 5).unref();
         break;
       }
-      this.held.delete(h);
+      this.held.shift();
       this.preempted++;
       h.preempt();
     }
