@@ -173,6 +173,8 @@ export class PlaybackSessions {
     // A session grant opens manifests only: a revoked viewer cannot go on fetching guessable
     // live segment names with it, and a leaked segment URL stays short-lived.
     if (g.scope === 'manifest' && ctx.kind !== 'manifest') return deny(401, Reason.grantInvalid);
+    // A session grant carries an address when it is bound (a registered subscriber's, or bindClientIp).
+    if (g.scope === 'manifest' && g.clientIp !== undefined && g.clientIp !== ctx.clientIp) return deny(401, Reason.grantInvalid);
     if (g.role !== ctx.role) return deny(401, Reason.tokenWrongRole);
     if (!ctx.streamIds.includes(g.streamId)) return deny(401, Reason.tokenWrongStream);
     if (this.config.bindClientIp && g.clientIp !== ctx.clientIp) return deny(401, Reason.grantInvalid);
@@ -236,7 +238,7 @@ export class PlaybackSessions {
     if (previous && previous.grant.scope === undefined && nowSec - previous.grant.issuedAt < this.config.ttlSeconds / 2) {
       // Young enough: the same bytes (saves an HMAC, lets identical playlists be shared). Its expiry,
       // and so the session's end-tracking deadline, was recorded when it was minted: onLive is not told.
-      return this.issued({ value: previous.value, grant: previous.grant }, null);
+      return this.issued({ value: previous.value, grant: previous.grant }, null, ctx, previous);
     }
     const streamId = previous?.grant.streamId ?? decision.streamId ?? ctx.streamId;
     const subscriberId = previous?.grant.subscriberId ?? decision.subscriberId;
@@ -273,8 +275,9 @@ export class PlaybackSessions {
     // the same value again while it is young and nothing about the session changed.
     const key = `${app}\u0000${grant.streamId}\u0000${grant.role}\u0000${grant.sessionId}`;
     const recent = this.minted.get(key);
-    if (recent && nowSec - recent.grant.issuedAt < this.config.ttlSeconds / 2 && sameSessionState(recent.grant, grant)) {
-      return this.issued(recent, recent.value === previous?.value ? null : this.cookieFor(app, grant.streamId, recent.value, recent.grant.expiresAt - nowSec));
+    // At least half a ttl left (a grant capped by the session's end is not handed out near it).
+    if (recent && recent.grant.expiresAt - nowSec >= this.config.ttlSeconds / 2 && sameSessionState(recent.grant, grant)) {
+      return this.issued(recent, recent.value === previous?.value ? null : this.cookieFor(app, grant.streamId, recent.value, recent.grant.expiresAt - nowSec), ctx, previous);
     }
     let expiresAt = Math.min(nowSec + this.config.ttlSeconds, grant.sessionStartedAt + this.config.maxLifetimeSeconds);
     if (this.config.boundToCredential && grant.credentialExpiresAt !== undefined) expiresAt = Math.min(expiresAt, grant.credentialExpiresAt);
@@ -283,26 +286,36 @@ export class PlaybackSessions {
     const value = this.codec.sign(grant);
     this.minted.set(key, { value, grant });
     this.onLive?.(app, grant, protocol);
-    return this.issued({ value, grant }, this.cookieFor(app, grant.streamId, value, expiresAt - nowSec));
+    return this.issued({ value, grant }, this.cookieFor(app, grant.streamId, value, expiresAt - nowSec), ctx, previous);
   }
 
-  private issued(m: Minted, cookie: string | null): IssuedGrant {
-    return { allow: true, value: m.value, grant: m.grant, cookie, sessionValue: () => this.sessionGrant(m) };
+  /**
+   * The answer for media grant `m`. Its session grant exists only when the request came with a
+   * credential or a session grant: a media grant (a segment URL, the cookie) must not be turned into
+   * a grant that outlives it — there the session slots carry the media grant itself.
+   */
+  private issued(m: Minted, cookie: string | null, ctx: RequestContext, previous: GrantAllow | undefined): IssuedGrant {
+    const fromMediaGrant = previous !== undefined && previous.grant.scope === undefined;
+    return { allow: true, value: m.value, grant: m.grant, cookie, sessionValue: fromMediaGrant ? () => m.value : () => this.sessionGrant(m, ctx.clientIp) };
   }
 
   /**
    * The session grant that goes with media grant `m`: the same session, scope `manifest`, valid
    * until the session ends (`maxLifetimeSeconds` after it started; with `boundToCredential`, the
-   * credential's expiry), whatever `ttlSeconds` is.
+   * credential's expiry), whatever `ttlSeconds` is. A registered subscriber's is bound to the client
+   * address it was issued to (`clientIp`): handing the variant URL to others would otherwise
+   * multiply one viewer-limit slot.
    */
-  private sessionGrant(m: Minted): string {
-    let value = this.sessionGrants.get(m.value);
+  private sessionGrant(m: Minted, clientIp: string): string {
+    const g = m.grant;
+    const boundTo = g.subscriberId !== undefined ? clientIp : g.clientIp;
+    const key = boundTo === undefined ? m.value : `${m.value} ${boundTo}`;
+    let value = this.sessionGrants.get(key);
     if (value === undefined) {
-      const g = m.grant;
       let expiresAt = g.sessionStartedAt + this.config.maxLifetimeSeconds;
       if (this.config.boundToCredential && g.credentialExpiresAt !== undefined) expiresAt = Math.min(expiresAt, g.credentialExpiresAt);
-      value = this.codec.sign({ ...g, expiresAt: Math.max(expiresAt, g.expiresAt), scope: 'manifest' });
-      this.sessionGrants.set(m.value, value);
+      value = this.codec.sign({ ...g, expiresAt: Math.max(expiresAt, g.expiresAt), clientIp: boundTo, scope: 'manifest' });
+      this.sessionGrants.set(key, value);
     }
     return value;
   }

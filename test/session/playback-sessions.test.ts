@@ -90,6 +90,53 @@ describe('playback sessions', () => {
     assert.equal(capped.allow, false);
   });
 
+  it('a media grant is never turned into a longer one: a manifest it authorizes carries it in the session slots too', async () => {
+    const t0 = Date.now();
+    const first = await mint(t0);
+    const ctx = testContext({ now: t0 + 1000, credentials: { grant: first.value } });
+    const d = (await sessions.authorize(ctx, first.value)) as GrantAllow;
+    assert.ok(d.allow);
+    const issued = await sessions.issue(ctx, d, 'LiveApp');
+    assert.ok(issued.allow);
+    assert.equal(issued.sessionValue(), issued.value, 'a leaked segment URL opens a master for its own minute, no longer');
+  });
+
+  it('a registered subscriber’s session grant is bound to the address it was issued to', async () => {
+    await store.putSubscriber('LiveApp', { subscriberId: 'carol', streamId: 'stream1', type: 'play', concurrentConnectionsLimit: 1, blockedUntilUnitTimeStampMs: 0 });
+    const allow: Allow = { allow: true, via: 'totp', factors: ['totp'], streamId: 'stream1', subscriberId: 'carol' };
+    const t0 = Date.now();
+    const opened = await sessions.issue(testContext({ now: t0, clientIp: '198.51.100.20' }), allow, 'LiveApp');
+    assert.ok(opened.allow, JSON.stringify(opened));
+    const session = opened.sessionValue();
+    const from = (clientIp: string) => sessions.authorize(testContext({ now: t0 + 120_000, clientIp, credentials: { grant: session } }), session);
+    assert.ok((await from('198.51.100.20')).allow, 'the viewer who opened it keeps refreshing');
+    assert.deepEqual(await from('203.0.113.50'), { allow: false, status: 401, reason: 'grant_invalid' }, 'a shared variant URL is not a second viewer on one slot');
+    // An anonymous (hash-token) session's is not bound: it could be shared through its token anyway.
+    const anon = (await mint(t0)).sessionValue();
+    assert.ok((await sessions.authorize(testContext({ now: t0 + 1000, clientIp: '203.0.113.50', credentials: { grant: anon } }), anon)).allow);
+  });
+
+  it('a re-sent token at the session cap gets a new session, never a grant that is already expired', async () => {
+    const capped = new PlaybackSessions({ ...config, ttlSeconds: 10, maxLifetimeSeconds: 12 }, store, cache);
+    const t0 = Math.floor(Date.now() / 1000) * 1000;
+    const resend = (now: number) => capped.issue(testContext({ now, credentials: { token: 'hash-token-c' } }), hashAllow, 'LiveApp');
+    const opened = await resend(t0);
+    assert.ok(opened.allow);
+    // A variant refresh at +10 s re-mints within the same session: capped at its 12 s lifetime.
+    const session = opened.sessionValue();
+    const refreshCtx = testContext({ now: t0 + 10_000, credentials: { grant: session } });
+    const viaSession = (await capped.authorize(refreshCtx, session)) as GrantAllow;
+    assert.ok(viaSession.allow);
+    const refreshed = await capped.issue(refreshCtx, viaSession, 'LiveApp');
+    assert.ok(refreshed.allow);
+    assert.equal(refreshed.grant.expiresAt, t0 / 1000 + 12);
+    // The player re-sends its token at the cap: a grant that is already expired would end it.
+    const late = await resend(t0 + 12_000);
+    assert.ok(late.allow, JSON.stringify(late));
+    assert.ok(late.grant.expiresAt > t0 / 1000 + 12, `expired on arrival: ${JSON.stringify(late.grant)}`);
+    assert.equal(late.grant.sessionStartedAt, t0 / 1000 + 12, 'the re-sent credential restarts the lifetime');
+  });
+
   it('a player re-sending the URL with its reusable token keeps one session: one connected event fleet-wide, one viewer-limit slot', async () => {
     // Two replicas on one store, each with its own end tracking; `connected` comes from the flush that
     // registers a session the store was not tracking.
