@@ -99,8 +99,8 @@ export class PlaybackSessions {
   private readonly reuseKey: KeyObject;
   /**
    * The last grant minted per session on this replica, so a player refreshing with a session grant
-   * (or re-sending its token) gets the same media grant until that one is half its ttl old: one HMAC
-   * per session per ttl/2, not one per refresh.
+   * (or re-sending its token) gets the same media grant while that one has half its ttl left: one
+   * HMAC per session per ttl/2, not one per refresh.
    */
   private readonly minted = new LRUCache<string, Minted>({ max: 16384 });
   /** reusableSessionId's answers: one HMAC per client and credential, not one per refresh. */
@@ -272,7 +272,7 @@ export class PlaybackSessions {
       throw err;
     }
     // This session's media grant from a request moments ago (a re-sent token, a session grant):
-    // the same value again while it is young and nothing about the session changed.
+    // the same value again while nothing about the session changed.
     const key = `${app}\u0000${grant.streamId}\u0000${grant.role}\u0000${grant.sessionId}`;
     const recent = this.minted.get(key);
     // At least half a ttl left (a grant capped by the session's end is not handed out near it).
