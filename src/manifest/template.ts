@@ -13,7 +13,7 @@ export type SlotKind = 'media' | 'session';
 /** The pieces of a manifest around its grant slots: parts[0] grant parts[1] grant … parts[slots]. */
 export interface ManifestTemplate {
   readonly parts: readonly string[];
-  /** UTF-8 bytes of all parts: with the grants' lengths the answer's Content-Length, no encoding. */
+  /** UTF-8 bytes of all parts (the cache's size accounting). */
   readonly staticBytes: number;
   /** Number of grant slots (`parts.length - 1`). */
   readonly slots: number;
@@ -58,18 +58,6 @@ export function renderTemplate(t: ManifestTemplate, grants: ViewerGrants | strin
  */
 export function renderTemplateBytes(t: ManifestTemplate, grants: ViewerGrants): Buffer {
   return Buffer.from(renderTemplate(t, grants), t.ascii === true ? 'latin1' : 'utf8');
-}
-
-/** Content-Length of `renderTemplate(t, grants)` without building it. */
-export function renderedLength(t: ManifestTemplate, grants: ViewerGrants | string): number {
-  if (t.slots === 0) return t.staticBytes;
-  const media = Buffer.byteLength(grantInUri(typeof grants === 'string' ? grants : grants.media));
-  const kinds = t.sessionSlots;
-  if (kinds === null || typeof grants === 'string' || grants.session === undefined) return t.staticBytes + t.slots * media;
-  const session = Buffer.byteLength(grantInUri(grants.session()));
-  let n = 0;
-  for (let i = 0; i < t.slots; i++) n += kinds[i]!;
-  return t.staticBytes + (t.slots - n) * media + n * session;
 }
 
 /** Collects the pieces while a rewriter scans `text` forward. */
