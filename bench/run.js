@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureMedia, makeWebRoot } from './media.js';
 import { installExitHandlers, pinning, stopAll, stopping } from './procs.js';
-import { markdown, summarize } from './report.js';
+import { gcMsPerS, markdown, summarize } from './report.js';
 import { ANCHORS, gateConfig, hashToken, livePath, makeSecrets, MANIFEST_TTL_MS, originApps, SCENARIOS, streamJwt } from './scenarios.js';
 import { LOOPBACK, startHttpProxy, startNginxOrigin, startNginxProxy, startStreamgate } from './servers.js';
 import { assertLoopback, errorCount, runWrk, WRK } from './wrk.js';
@@ -82,7 +82,9 @@ async function main() {
     if (!needed.has(name)) continue;
     try {
       const nodeArgs = (process.env.BENCH_GATE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+      const startedAt = Date.now();
       servers[name] = await startStreamgate({ workDir, logDir, originUrl: servers.origin.url, gate, name, nodeArgs, probePath: `/BenchOpen/streams/${media.playlist}` });
+      servers[name].startedAt = startedAt;
     } catch (err) {
       startFailures[name] = `streamgate (${name}) did not start: ${err.message}`;
       console.error(`bench: ${startFailures[name]} (log: ${join(logDir, `${name}.log`)})`);
@@ -142,10 +144,14 @@ async function main() {
       return void fail(row, `preflight: ${err.message}`);
     }
     const admin = servers[row.server]?.adminUrl;
-    const storeBefore = admin ? await storeCalls(admin) : null;
+    const metricsBefore = admin ? await gateMetrics(admin) : null;
     const originBefore = row.countOrigin ? servers.origin.counted() : null;
     const r = await runWrk(target.url, { seconds, pids: pidsFor(row), pathsFile: target.pathsFile });
-    if (admin) r.storeCalls = (await storeCalls(admin)) - storeBefore;
+    if (admin) {
+      const after = await gateMetrics(admin);
+      r.storeCalls = after.storeCalls - metricsBefore.storeCalls;
+      r.gc = gcDuring(metricsBefore, after, seconds);
+    }
     if (row.countOrigin) r.originRequests = servers.origin.counted() - originBefore;
     // Headers add a few hundred bytes; less than the body per response means wrong answers were counted.
     if (errorCount(r.errors)) fail(row, `wrk reported errors ${JSON.stringify(r.errors)}`);
@@ -160,15 +166,32 @@ async function main() {
    * sessions row k opens end during later rows.
    */
   const BACKGROUND_STORE_CALLS = new Set(['trackPlaybacks', 'claimEndedPlaybacks', 'addConnectionEvent']);
-  async function storeCalls(adminUrl) {
+  /**
+   * One scrape of the gate's /metrics: store calls (as above) and prom-client's
+   * `nodejs_gc_duration_seconds` sum and count per GC kind (minor = scavenge, major = mark-compact,
+   * incremental = marking steps), so each run can show the GC it met.
+   */
+  async function gateMetrics(adminUrl) {
     const { status, body } = await fetchBody(`${adminUrl}/metrics`);
     if (status !== 200) throw new Error(`GET ${adminUrl}/metrics → ${status}`);
-    let n = 0;
+    let storeCalls = 0;
+    const gc = {};
     for (const line of body.toString('utf8').split('\n')) {
       const m = /^streamgate_store_calls_total\{method="([^"]+)"\} (\S+)$/.exec(line);
-      if (m && !BACKGROUND_STORE_CALLS.has(m[1])) n += Number(m[2]);
+      if (m && !BACKGROUND_STORE_CALLS.has(m[1])) storeCalls += Number(m[2]);
+      const g = /^nodejs_gc_duration_seconds_(sum|count)\{kind="([a-z]+)"\} (\S+)$/.exec(line);
+      if (g) (gc[g[2]] ??= { sum: 0, count: 0 })[g[1]] = Number(g[3]);
     }
-    return n;
+    return { storeCalls, gc };
+  }
+  /** GC during a run from two scrapes: ms per s of run and collections, per kind. */
+  function gcDuring(before, after, seconds) {
+    const out = {};
+    for (const [kind, a] of Object.entries(after.gc)) {
+      const b = before.gc[kind] ?? { sum: 0, count: 0 };
+      out[kind] = { msPerS: ((a.sum - b.sum) * 1000) / seconds, count: a.count - b.count };
+    }
+    return out;
   }
 
   const pidsFor = (row) => ({ proxy: row.server === 'origin' ? undefined : servers[row.server]?.pid, origin: servers.origin.pid });
@@ -199,12 +222,14 @@ async function main() {
 
   const anchorOf = (row) => rows.find((r) => r.kind === row.kind && r.id === ANCHORS.nginx && !r.failure);
   const record = async (row, rep) => {
+    const tStart = Date.now();
     const r = await measure(row, SECONDS);
     if (!r) return;
-    row.runs.push({ rep, t: Date.now(), ...r });
+    row.runs.push({ rep, tStart, t: Date.now(), ...r });
     console.error(
       `bench: rep ${rep}/${REPS} ${row.kind}/${row.id}: ${Math.round(r.rps)} req/s, p50 ${r.p50ms.toFixed(2)} ms, p99 ${r.p99ms.toFixed(2)} ms, proxy CPU ${Math.round(r.cpuUsPerReq.proxy ?? 0)} µs/req` +
         `${r.originRequests !== undefined ? `, origin requests ${r.originRequests}` : ''}` +
+        `${r.gc ? `, GC ${gcMsPerS(r).toFixed(0)} ms/s (${r.gc.major?.count ?? 0} major)` : ''}` +
         `${r.foreignCores > 0.3 ? `, foreign load ${r.foreignCores.toFixed(2)} cores` : ''}`,
     );
     await sleep(300);
@@ -244,6 +269,9 @@ async function main() {
     wrk: WRK,
     media: { playlist: media.playlist, segment: media.segment, playlistBytes: media.playlistBytes, segmentBytes: media.segmentBytes },
     loopback: LOOPBACK,
+    // Wall-clock start of each gate process: with BENCH_GATE_NODE_ARGS=--trace-gc, the log's
+    // "N ms:" stamps count from (about) here, so a GC line can be matched to the run (tStart..t).
+    gateStartedAt: Object.fromEntries(Object.entries(servers).filter(([, s]) => s.startedAt).map(([n, s]) => [n, s.startedAt])),
   };
   const summary = summarize(rows);
   const md = markdown(summary, meta);

@@ -61,7 +61,7 @@ const CONFIGS = [
 /**
  * A row: `id`, `label`, `kind` ('playlist' | 'segment'), `server` (origin | nginxProxy | httpProxy |
  * gate), `url(ctx)` and optionally `body: 'rewritten'` (playlist size changes; only checked for the
- * grant parameter). `url` is called again before every run, so it may fetch fresh grants.
+ * grant parameter) and `targeted: false` (a context row: no target applies). `url` is called again before every run, so it may fetch fresh grants.
  * In `ctx`: `url(server, app, file, query?)` → `${server}/${app}/streams/${file}?${query}`;
  * `media.playlist` / `media.segment` (benched names); `token.hash` / `token.jwt` (valid for
  * `media.streamId`); `grantParam`; `fetchText(url)` (GET over loopback, insists on 200).
@@ -74,6 +74,8 @@ export const SCENARIOS = [
       kind,
       server: c.server,
       body: kind === 'playlist' && c.rewrites ? 'rewritten' : 'exact',
+      // Playlists passed through unchanged (no auth, sessions off) are context, not targets (bench/README.md).
+      targeted: kind === 'segment' || c.rewrites === true,
       url: (ctx) => ctx.url(c.server, c.app, kind === 'playlist' ? ctx.media.playlist : ctx.media.segment, c.query?.(ctx)),
     })),
   ),
