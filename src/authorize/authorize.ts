@@ -60,7 +60,9 @@ export async function authorize(deps: AuthorizeDeps, door: Door, target: GatedTa
   const startedAt = performance.now();
   const { app, role, kind, streamIds } = target;
   const credentials: Credentials = { ...presented.credentials };
+  const inQuery = credentials.grant !== undefined;
   credentials.grant = deps.sessions.presentedGrant(credentials, kind, presented.cookieHeader, streamIds);
+  if (credentials.grant !== undefined) credentials.grantIn = inQuery ? 'query' : 'cookie';
   const ctx: RequestContext = {
     app: app.name,
     streamId: streamIds[0] ?? '',

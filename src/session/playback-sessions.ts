@@ -291,12 +291,16 @@ export class PlaybackSessions {
 
   /**
    * The answer for media grant `m`. Its session grant exists only when the request came with a
-   * credential or a session grant: a media grant (a segment URL, the cookie) must not be turned into
-   * a grant that outlives it — there the session slots carry the media grant itself.
+   * credential, a session grant or the grant cookie: a media grant in a URL (a leaked segment URL)
+   * must not be turned into a grant that outlives it — there the session slots carry the media grant
+   * itself. The cookie is different: it is the session's own carrier, renewed with every answer, and a
+   * player on cookies alone re-requests the variant URLs of the master unchanged for as long as it
+   * plays, so they must carry the session grant (a media grant there would end playback after
+   * `ttlSeconds`: the URL's grant wins over the cookie).
    */
   private issued(m: Minted, cookie: string | null, ctx: RequestContext, previous: GrantAllow | undefined): IssuedGrant {
-    const fromMediaGrant = previous !== undefined && previous.grant.scope === undefined;
-    return { allow: true, value: m.value, grant: m.grant, cookie, sessionValue: fromMediaGrant ? () => m.value : () => this.sessionGrant(m, ctx.clientIp) };
+    const fromUrlMediaGrant = previous !== undefined && previous.grant.scope === undefined && ctx.credentials.grantIn !== 'cookie';
+    return { allow: true, value: m.value, grant: m.grant, cookie, sessionValue: fromUrlMediaGrant ? () => m.value : () => this.sessionGrant(m, ctx.clientIp) };
   }
 
   /**

@@ -71,6 +71,23 @@ describe('players past the grant ttl', () => {
     assert.equal(JSON.parse(refused.text).reason, 'grant_invalid');
   });
 
+  test('a player on cookies alone (master without a token) keeps refreshing its variant past the grant ttl', async () => {
+    // The cookie came with an earlier answer (a page that opened the stream once, the /verify deployment).
+    const opened = await fetchUrl(master);
+    let jar = String(opened.headers['set-cookie']).split(';')[0]!;
+    const bare = master.split('?')[0]!;
+    const listing = await fetchUrl(bare, { cookie: jar });
+    assert.equal(listing.status, 200, listing.text);
+    const variant = new URL(uriLines(listing.text)[0]!, bare).href;
+    const statuses: number[] = [];
+    for (const end = Date.now() + (2 * TTL + 1) * 1000; Date.now() < end; await sleep(400)) {
+      const r = await fetchUrl(variant, { cookie: jar });
+      statuses.push(r.status);
+      if (r.headers['set-cookie']) jar = String(r.headers['set-cookie']).split(';')[0]!;
+    }
+    assert.deepEqual([...new Set(statuses)], [200], `statuses: ${statuses.join(' ')}`);
+  });
+
   test('ffmpeg plays the master for 5 × the grant ttl', { skip: missingTool('ffmpeg'), timeout: 60_000 }, async () => {
     const before = await refused();
     const { stderr } = await promisify(execFile)(FFMPEG, ['-nostdin', '-hide_banner', '-loglevel', 'warning', '-i', master, '-map', '0:v:0', '-t', String(5 * TTL + 2), '-c', 'copy', '-f', 'null', '-'], { timeout: 45_000 });
