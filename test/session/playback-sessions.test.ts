@@ -99,14 +99,6 @@ describe('playback sessions', () => {
     const issued = await sessions.issue(ctx, d, 'LiveApp');
     assert.ok(issued.allow);
     assert.equal(issued.sessionValue(), issued.value, 'a leaked segment URL opens a master for its own minute, no longer');
-    // The same grant from the stream's cookie: a player on cookies alone gets variant URIs that last the session.
-    const jarCtx = testContext({ now: t0 + 1000, kind: 'manifest', credentials: { grant: first.value, grantIn: 'cookie' } });
-    const viaCookie = await sessions.issue(jarCtx, (await sessions.authorize(jarCtx, first.value)) as GrantAllow, 'LiveApp');
-    assert.ok(viaCookie.allow);
-    const session = viaCookie.sessionValue();
-    assert.notEqual(session, viaCookie.value);
-    const later = testContext({ now: t0 + 3600_000, kind: 'manifest', credentials: { grant: session } });
-    assert.ok((await sessions.authorize(later, session)).allow, 'the variant URL still opens the playlist an hour later');
   });
 
   it('a registered subscriber’s session grant is bound to the address it was issued to', async () => {
