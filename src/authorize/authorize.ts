@@ -60,9 +60,7 @@ export async function authorize(deps: AuthorizeDeps, door: Door, target: GatedTa
   const startedAt = performance.now();
   const { app, role, kind, streamIds } = target;
   const credentials: Credentials = { ...presented.credentials };
-  const inQuery = credentials.grant !== undefined;
   credentials.grant = deps.sessions.presentedGrant(credentials, kind, presented.cookieHeader, streamIds);
-  if (credentials.grant !== undefined) credentials.grantIn = inQuery ? 'query' : 'cookie';
   const ctx: RequestContext = {
     app: app.name,
     streamId: streamIds[0] ?? '',
@@ -77,7 +75,18 @@ export async function authorize(deps: AuthorizeDeps, door: Door, target: GatedTa
   let decision: Decision;
   let grant: Authorized['grant'];
   try {
-    decision = await decide(ctx, app[role], { store: deps.store, sessions: deps.sessions, registry: deps.registries.get(app.name) });
+    const checks = { store: deps.store, sessions: deps.sessions, registry: deps.registries.get(app.name) };
+    decision = await decide(ctx, app[role], checks);
+    // A grant in the URL wins over the cookie, but an expired one does not end a playback whose
+    // cookie is current: a player on cookies alone re-requests the master's variant URLs unchanged,
+    // and those carry a media grant when the master was opened with one (playback-sessions `issued`).
+    if (!decision.allow && decision.reason === Reason.grantExpired && presented.credentials.grant !== undefined && kind !== 'ingest') {
+      const jar = deps.sessions.cookieGrant(presented.cookieHeader, streamIds);
+      if (jar !== undefined && jar !== credentials.grant) {
+        credentials.grant = jar;
+        decision = await decide(ctx, app[role], checks);
+      }
+    }
     if (decision.allow && deps.sessions.opensSession(ctx, presented.consume ? 'GET' : 'HEAD', app.play.open)) {
       const issued = await deps.sessions.issue(ctx, decision, app.name, protocolOf(presented.path ?? '', kind));
       if (issued.allow) grant = { value: issued.value, setCookie: issued.cookie, sessionValue: issued.sessionValue };

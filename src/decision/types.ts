@@ -21,8 +21,6 @@ export interface Credentials {
   subscriberCode?: string | undefined;
   /** Playback grant minted by streamgate itself (query parameter or cookie). */
   grant?: string | undefined;
-  /** Where `grant` came from: 'cookie' when the URL had none and the stream's grant cookie gave it. */
-  grantIn?: 'query' | 'cookie' | undefined;
   /** Conference room the token was minted for (one-time room tokens). */
   roomId?: string | undefined;
 }

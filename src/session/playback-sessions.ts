@@ -275,8 +275,10 @@ export class PlaybackSessions {
     // the same value again while nothing about the session changed.
     const key = `${app}\u0000${grant.streamId}\u0000${grant.role}\u0000${grant.sessionId}`;
     const recent = this.minted.get(key);
-    // At least half a ttl left (a grant capped by the session's end is not handed out near it).
-    if (recent && recent.grant.expiresAt - nowSec >= this.config.ttlSeconds / 2 && sameSessionState(recent.grant, grant)) {
+    // More than half a ttl left, the same bound as "younger than half its ttl" above (at exactly half,
+    // a grant would be neither young nor renewed, and with a 2 s ttl never renewed before it expires);
+    // a grant capped by the session's end is not handed out near it.
+    if (recent && recent.grant.expiresAt - nowSec > this.config.ttlSeconds / 2 && sameSessionState(recent.grant, grant)) {
       return this.issued(recent, recent.value === previous?.value ? null : this.cookieFor(app, grant.streamId, recent.value, recent.grant.expiresAt - nowSec), ctx, previous);
     }
     let expiresAt = Math.min(nowSec + this.config.ttlSeconds, grant.sessionStartedAt + this.config.maxLifetimeSeconds);
@@ -291,16 +293,12 @@ export class PlaybackSessions {
 
   /**
    * The answer for media grant `m`. Its session grant exists only when the request came with a
-   * credential, a session grant or the grant cookie: a media grant in a URL (a leaked segment URL)
-   * must not be turned into a grant that outlives it — there the session slots carry the media grant
-   * itself. The cookie is different: it is the session's own carrier, renewed with every answer, and a
-   * player on cookies alone re-requests the variant URLs of the master unchanged for as long as it
-   * plays, so they must carry the session grant (a media grant there would end playback after
-   * `ttlSeconds`: the URL's grant wins over the cookie).
+   * credential or a session grant: a media grant (a segment URL, the cookie) must not be turned into
+   * a grant that outlives it — there the session slots carry the media grant itself.
    */
   private issued(m: Minted, cookie: string | null, ctx: RequestContext, previous: GrantAllow | undefined): IssuedGrant {
-    const fromUrlMediaGrant = previous !== undefined && previous.grant.scope === undefined && ctx.credentials.grantIn !== 'cookie';
-    return { allow: true, value: m.value, grant: m.grant, cookie, sessionValue: fromUrlMediaGrant ? () => m.value : () => this.sessionGrant(m, ctx.clientIp) };
+    const fromMediaGrant = previous !== undefined && previous.grant.scope === undefined;
+    return { allow: true, value: m.value, grant: m.grant, cookie, sessionValue: fromMediaGrant ? () => m.value : () => this.sessionGrant(m, ctx.clientIp) };
   }
 
   /**
