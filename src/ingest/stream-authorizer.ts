@@ -54,7 +54,7 @@ export function createStreamAuthorizer(rt: Runtime, door: Door): StreamAuthorize
         app: ask.app,
         store: rt.store,
         // The replica's revocation cache (pushed bumps end the stream at once; the poll is a fallback).
-        epochs: (a, st, u) => rt.sessions.current(a, st, u).then((e) => e.epochs),
+        epochs: (a, st, u, role) => rt.sessions.current(a, st, u, role).then((e) => e.epochs),
         subscribe: (onBump) => rt.revocations.onBump(onBump),
         intervalMs: rt.config.ws.revocationCheckSeconds * 1000,
         log: rt.log,
@@ -65,7 +65,7 @@ export function createStreamAuthorizer(rt: Runtime, door: Door): StreamAuthorize
       });
       // The baseline epochs are read now, from the source the watch reads: later checks compare against them.
       void rt.sessions
-        .current(ask.app, v.streamId, v.subscriberId)
+        .current(ask.app, v.streamId, v.subscriberId, ask.role)
         .then((c) => c.epochs, () => undefined)
         .then((epochs) => w.add({ key: `${ask.role}:${v.streamId}`, command: ask.role, streamId: v.streamId, role: ask.role, subscriberId: v.subscriberId, expiresAt, epochs, revocable: v.revocable, stopFrame: '' }));
       return () => w.close();

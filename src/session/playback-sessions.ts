@@ -9,7 +9,7 @@ import { LRUCache } from 'lru-cache';
 import { Reason, StoreUnavailableError } from '../errors.js';
 import type { Config } from '../config/schema.js';
 import type { Store } from '../store/store.js';
-import type { Allow, Credentials, Decision, Deny, FileKind, RequestContext } from '../decision/types.js';
+import type { Allow, Credentials, Decision, Deny, FileKind, RequestContext, Role } from '../decision/types.js';
 import { createGrantCodec, newSessionId, type Grant, type GrantCodec } from './grant.js';
 import type { RevocationCache, RevocationView } from './revocation-cache.js';
 
@@ -145,13 +145,14 @@ export class PlaybackSessions {
   }
 
   /**
-   * Revocation epochs and store generation for a stream (and subscriber): from the cache, or —
-   * only before the cache's first sync — from the store. Rejects with StoreUnavailableError then.
+   * Revocation epochs and store generation for a stream (and subscriber, as seen by sessions of
+   * `role`: its blocks of the other role do not end them): from the cache, or — only before the
+   * cache's first sync — from the store. Rejects with StoreUnavailableError then.
    */
-  async current(app: string, streamId: string, subscriberId?: string): Promise<RevocationView> {
-    const cached = this.revocations.get(app, streamId, subscriberId);
+  async current(app: string, streamId: string, subscriberId?: string, role: Role = 'play'): Promise<RevocationView> {
+    const cached = this.revocations.get(app, streamId, subscriberId, role);
     if (cached) return cached;
-    const [epochs, generation] = await Promise.all([this.store.getEpochs(app, streamId, subscriberId), this.store.generation()]);
+    const [epochs, generation] = await Promise.all([this.store.getEpochs(app, streamId, subscriberId, role), this.store.generation()]);
     return { epochs, generation };
   }
 
@@ -182,7 +183,7 @@ export class PlaybackSessions {
     if (ctx.kind === 'manifest') {
       let now: RevocationView;
       try {
-        now = await this.current(ctx.app, g.streamId, g.subscriberId);
+        now = await this.current(ctx.app, g.streamId, g.subscriberId, g.role);
       } catch (err) {
         if (err instanceof StoreUnavailableError) return deny(503, Reason.storeUnavailable);
         throw err;

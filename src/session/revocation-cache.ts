@@ -12,6 +12,7 @@
 // While the store is down the last-known epochs stay in force. Nothing is lost by that: a
 // revocation is a store write, so none can happen while the store is unreachable, and the resync
 // on reconnection applies any made elsewhere before this replica saw them.
+import type { Role } from '../decision/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { EpochValue, Epochs, Store } from '../store/store.js';
 
@@ -33,9 +34,10 @@ export interface RevocationCacheOptions {
 }
 
 /** Composite key, length-prefixed so no choice of ids can make two keys collide. */
-function key(app: string, streamId: string, subscriberId?: string): string {
+function key(app: string, streamId: string, subscriberId?: string, role?: Role): string {
   const base = `${app.length}:${app}${streamId.length}:${streamId}`;
-  return subscriberId === undefined ? base : `${base}${subscriberId.length}:${subscriberId}`;
+  if (subscriberId === undefined) return base;
+  return role === undefined ? `${base}${subscriberId.length}:${subscriberId}` : `${base}${subscriberId.length}:${subscriberId}${role}`;
 }
 
 export class RevocationCache {
@@ -92,13 +94,17 @@ export class RevocationCache {
     return this.synced;
   }
 
-  /** Last-known epochs and generation, or null before the first successful sync. Pure memory. */
-  get(app: string, streamId: string, subscriberId?: string): RevocationView | null {
+  /**
+   * Last-known epochs and generation, or null before the first successful sync. Pure memory.
+   * `subscriber` is the subscriber's epoch plus its block epoch for `role` (Store.getEpochs).
+   */
+  get(app: string, streamId: string, subscriberId: string | undefined, role: Role): RevocationView | null {
     if (!this.synced || this.gen === null) return null;
+    const of = (k: string) => this.values.get(k) ?? 0;
     return {
       epochs: {
-        stream: this.values.get(key(app, streamId)) ?? 0,
-        subscriber: subscriberId === undefined ? 0 : (this.values.get(key(app, streamId, subscriberId)) ?? 0),
+        stream: of(key(app, streamId)),
+        subscriber: subscriberId === undefined ? 0 : of(key(app, streamId, subscriberId)) + of(key(app, streamId, subscriberId, role)),
       },
       generation: this.gen,
     };
@@ -126,7 +132,7 @@ export class RevocationCache {
       const gen = await this.store.generation();
       const list = await this.store.listEpochs();
       const next = new Map<string, number>();
-      for (const e of list) next.set(key(e.app, e.streamId, e.subscriberId), e.epoch);
+      for (const e of list) next.set(key(e.app, e.streamId, e.subscriberId, e.role), e.epoch);
       const lost = this.adoptGeneration(gen);
       // Epochs only grow within a generation: a bump pushed during the read wins over the snapshot.
       if (!lost) for (const [k, v] of this.pending) if (v > (next.get(k) ?? 0)) next.set(k, v);
@@ -143,7 +149,7 @@ export class RevocationCache {
   }
 
   private apply(e: EpochValue): void {
-    const k = key(e.app, e.streamId, e.subscriberId);
+    const k = key(e.app, e.streamId, e.subscriberId, e.role);
     if (e.epoch > (this.values.get(k) ?? 0)) this.values.set(k, e.epoch);
     if (this.pending && e.epoch > (this.pending.get(k) ?? 0)) this.pending.set(k, e.epoch);
     for (const l of this.listeners) {

@@ -19,6 +19,7 @@ import type {
   Subscriber,
   TrackedPlayback,
 } from './store.js';
+import { blockEpochRole } from './store.js';
 import { LivePlaybacks } from './memory-playbacks.js';
 
 /** Largest page any list method returns, whatever the caller asks for. */
@@ -196,16 +197,15 @@ export class MemoryStore implements Store {
     s.blockedType = unblock ? null : type;
     s.blockedUntilUnitTimeStampMs = unblock ? 0 : untilMs;
     subs.set(subscriberId, s);
-    this.bump(app, streamId, subscriberId);
+    if (!unblock) this.bump(app, streamId, subscriberId, blockEpochRole(type));
   }
 
   // --- revocation and sessions ----------------------------------------------------------
 
-  async getEpochs(app: string, streamId: string, subscriberId?: string): Promise<Epochs> {
-    return {
-      stream: this.epochs.get(k(app, streamId))?.epoch ?? 0,
-      subscriber: subscriberId === undefined ? 0 : (this.epochs.get(k(app, streamId, subscriberId))?.epoch ?? 0),
-    };
+  async getEpochs(app: string, streamId: string, subscriberId?: string, role?: Role): Promise<Epochs> {
+    const of = (key: string) => this.epochs.get(key)?.epoch ?? 0;
+    if (subscriberId === undefined) return { stream: of(k(app, streamId)), subscriber: 0 };
+    return { stream: of(k(app, streamId)), subscriber: of(k(app, streamId, subscriberId)) + (role === undefined ? 0 : of(k(app, streamId, subscriberId, role))) };
   }
 
   async listEpochs(): Promise<EpochValue[]> {
@@ -389,10 +389,11 @@ export class MemoryStore implements Store {
     return subs;
   }
 
-  private bump(app: string, streamId: string, subscriberId?: string): void {
-    const key = subscriberId === undefined ? k(app, streamId) : k(app, streamId, subscriberId);
+  private bump(app: string, streamId: string, subscriberId?: string, role?: Role): void {
+    const key = subscriberId === undefined ? k(app, streamId) : role === undefined ? k(app, streamId, subscriberId) : k(app, streamId, subscriberId, role);
     const e: EpochValue = { app, streamId, epoch: (this.epochs.get(key)?.epoch ?? 0) + 1 };
     if (subscriberId !== undefined) e.subscriberId = subscriberId;
+    if (subscriberId !== undefined && role !== undefined) e.role = role;
     this.epochs.set(key, e);
     for (const w of this.epochWatchers) w(e);
   }

@@ -2,8 +2,11 @@
 // PUBLISHed by the Lua script that makes it, see redis-scripts.ts) and the full listing for a
 // resync (SCAN of the epoch keys, on every master of a Cluster).
 //
-// Message: `enc(app)/enc(stream)|hex(subscriber) or empty|epoch`. Classic pub/sub: on Cluster the
-// bus forwards a PUBLISH to every node, so one subscription on any node hears every bump.
+// Message: `enc(app)/enc(stream)|hex(subscriber)[:role] or empty|epoch` (`:play`/`:publish`: the
+// subscriber's block epoch for that role). Classic pub/sub: on Cluster the bus forwards a PUBLISH to
+// every node, so one subscription on any node hears every bump. A replica of an earlier release
+// ignores the role-scoped messages and keys (they do not parse as hex), and the resync is the same.
+import type { Role } from '../decision/types.js';
 import { Cluster, type Redis } from 'ioredis';
 import type { EpochValue } from './store.js';
 import { enc, hex } from './ids.js';
@@ -29,16 +32,17 @@ export class EpochChannel {
   private readonly match: string;
   private readonly keyShape: RegExp;
 
-  /** `keyPrefix`: the store's key prefix; epoch keys are `{P:app/stream}:ep[:hex(subscriber)]`. */
+  /** `keyPrefix`: the store's key prefix; epoch keys are `{P:app/stream}:ep[:hex(subscriber)[:role]]`. */
   constructor(keyPrefix: string) {
     this.channel = `${keyPrefix}:epochs`;
     this.match = `{${globEscape(keyPrefix)}:*}:ep*`;
-    this.keyShape = new RegExp(`^\\{${reEscape(keyPrefix)}:([^/{}]*)/([^/{}]*)\\}:ep(?::([0-9a-f]*))?$`);
+    this.keyShape = new RegExp(`^\\{${reEscape(keyPrefix)}:([^/{}]*)/([^/{}]*)\\}:ep(?::([0-9a-f]*)(?::(play|publish))?)?$`);
   }
 
   /** The message a script publishes, up to the epoch it appends. */
-  prefix(app: string, streamId: string, subscriberId?: string): string {
-    return `${this.streamPrefix(app, streamId)}${subscriberId === undefined ? '' : hex(subscriberId)}|`;
+  prefix(app: string, streamId: string, subscriberId?: string, role?: Role): string {
+    const sub = subscriberId === undefined ? '' : `${hex(subscriberId)}${role === undefined ? '' : `:${role}`}`;
+    return `${this.streamPrefix(app, streamId)}${sub}|`;
   }
 
   /** Up to the subscriber field (deleteSubscribers appends `hex(id)|epoch` per subscriber). */
@@ -51,7 +55,9 @@ export class EpochChannel {
     const [where, subHex, epochText, extra] = message.split('|');
     const slash = where?.indexOf('/') ?? -1;
     if (where === undefined || slash < 0 || subHex === undefined || epochText === undefined || extra !== undefined) return null;
-    return this.value(where.slice(0, slash), where.slice(slash + 1), subHex === '' ? undefined : subHex, Number(epochText));
+    const [sub, role, more] = subHex.split(':');
+    if (more !== undefined || (role !== undefined && role !== 'play' && role !== 'publish')) return null;
+    return this.value(where.slice(0, slash), where.slice(slash + 1), sub === '' ? undefined : sub, Number(epochText), role);
   }
 
   /** Every non-zero epoch under the prefix (keys from one node's SCAN live on that node). */
@@ -67,7 +73,7 @@ export class EpochChannel {
         if (parsed.length === 0) continue;
         const values = await Promise.all(parsed.map((x) => node.get(x.key)));
         parsed.forEach(({ m }, i) => {
-          const v = this.value(m![1]!, m![2]!, m![3], Number(values[i] ?? 0));
+          const v = this.value(m![1]!, m![2]!, m![3], Number(values[i] ?? 0), m![4] as Role | undefined);
           if (v && v.epoch > 0) out.push(v);
         });
       } while (cursor !== '0');
@@ -100,11 +106,12 @@ export class EpochChannel {
     };
   }
 
-  private value(appText: string, streamText: string, subHex: string | undefined, epoch: number): EpochValue | null {
+  private value(appText: string, streamText: string, subHex: string | undefined, epoch: number, role?: Role): EpochValue | null {
     const app = dec(appText);
     const streamId = dec(streamText);
     const sub = subHex === undefined ? undefined : unhex(subHex);
     if (app === null || streamId === null || sub === null || !Number.isSafeInteger(epoch)) return null;
-    return sub === undefined ? { app, streamId, epoch } : { app, streamId, subscriberId: sub, epoch };
+    if (sub === undefined) return role === undefined ? { app, streamId, epoch } : null;
+    return role === undefined ? { app, streamId, subscriberId: sub, epoch } : { app, streamId, subscriberId: sub, role, epoch };
   }
 }

@@ -161,13 +161,19 @@ end
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
 return #ids`;
 
-/** KEYS: subs, blk, idx, epoch. ARGV: id, defaultBaseJson, blockJson, epochTtlMs, channel, message prefix. */
+/**
+ * KEYS: subs, blk, idx, epoch (the block's: its role's block epoch, or the subscriber's own).
+ * ARGV: id, defaultBaseJson, blockJson, epochTtlMs, channel, message prefix, '1' to bump the epoch
+ * ('0' when unblocking: no session has to end).
+ */
 const blockSubscriber = `
 if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 1 then redis.call('ZADD', KEYS[3], 0, ARGV[1]) end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
-local e = redis.call('INCR', KEYS[4])
-redis.call('PEXPIRE', KEYS[4], ARGV[4])
-redis.call('PUBLISH', ARGV[5], ARGV[6] .. e)
+if ARGV[7] == '1' then
+  local e = redis.call('INCR', KEYS[4])
+  redis.call('PEXPIRE', KEYS[4], ARGV[4])
+  redis.call('PUBLISH', ARGV[5], ARGV[6] .. e)
+end
 return 1`;
 
 /**

@@ -41,6 +41,8 @@ import type {
   Subscriber,
   TrackedPlayback,
 } from './store.js';
+import { blockEpochRole } from './store.js';
+import type { Role } from '../decision/types.js';
 
 type RedisSection = Config['store']['redis'];
 /** The `store.redis` section; the WAIT settings may be left out (no waiting). */
@@ -148,6 +150,10 @@ export class RedisStore implements Store {
   /** Subscriber epoch keys are this prefix + hex(subscriberId) (the Lua side builds them too). */
   private subEpochPrefix(app: string, streamId: string): string {
     return `${this.stream(app, streamId)}:ep:`;
+  }
+  /** A subscriber's epoch key, or with `role` its block epoch key for that role (`…:ep:<hex>:play`). */
+  private subEpochKey(app: string, streamId: string, subscriberId: string, role?: Role): string {
+    return `${this.subEpochPrefix(app, streamId)}${hex(subscriberId)}${role === undefined ? '' : `:${role}`}`;
   }
 
   // --- one-time tokens -------------------------------------------------------------------
@@ -269,23 +275,35 @@ export class RedisStore implements Store {
     const unblock = !(untilMs > 0);
     const created = { subscriberId, streamId, type: blockRole(type), concurrentConnectionsLimit: 1 };
     const block = JSON.stringify({ blockedType: unblock ? null : type, blockedUntilUnitTimeStampMs: unblock ? 0 : untilMs });
-    const epoch = this.subEpochPrefix(app, streamId) + hex(subscriberId);
+    const role = blockEpochRole(type);
+    const epoch = this.subEpochKey(app, streamId, subscriberId, role);
     await this.run('blockSubscriber', (c) =>
-      c.sgBlockSubscriber(...this.subKeys(app, streamId), epoch, subscriberId, JSON.stringify(created), block, EPOCH_TTL_MS, this.epochChannel.channel, this.epochChannel.prefix(app, streamId, subscriberId)),
+      c.sgBlockSubscriber(
+        ...this.subKeys(app, streamId),
+        epoch,
+        subscriberId,
+        JSON.stringify(created),
+        block,
+        EPOCH_TTL_MS,
+        this.epochChannel.channel,
+        this.epochChannel.prefix(app, streamId, subscriberId, role),
+        unblock ? '0' : '1',
+      ),
     );
   }
 
   // --- revocation and sessions ----------------------------------------------------------
 
-  async getEpochs(app: string, streamId: string, subscriberId?: string): Promise<Epochs> {
+  async getEpochs(app: string, streamId: string, subscriberId?: string, role?: Role): Promise<Epochs> {
     const streamKey = `${this.stream(app, streamId)}:ep`;
     if (subscriberId === undefined) {
       const v = await this.run('getEpochs', (c) => c.get(streamKey));
       return { stream: Number(v ?? 0), subscriber: 0 };
     }
-    const subKey = this.subEpochPrefix(app, streamId) + hex(subscriberId);
-    const [s, u] = await this.run('getEpochs', (c) => c.mget(streamKey, subKey));
-    return { stream: Number(s ?? 0), subscriber: Number(u ?? 0) };
+    const keys = [streamKey, this.subEpochKey(app, streamId, subscriberId)];
+    if (role !== undefined) keys.push(this.subEpochKey(app, streamId, subscriberId, role));
+    const [s, u, r] = await this.run('getEpochs', (c) => c.mget(...keys));
+    return { stream: Number(s ?? 0), subscriber: Number(u ?? 0) + Number(r ?? 0) };
   }
 
   async listEpochs(): Promise<EpochValue[]> {

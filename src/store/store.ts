@@ -66,13 +66,21 @@ export interface ConsumeResult {
 /** What claimOnce answers: first claim, or the client and seed of the claim that was first. */
 export type Claim = { first: true } | { first: false; client: string; seed: string };
 
-/** One revocation epoch: of a stream, or of one subscriber of it (`subscriberId` set). */
+/**
+ * One revocation epoch: of a stream, of one subscriber of it (`subscriberId` set), or of that
+ * subscriber's blocks for one role (`role` set too: a `play` or `publish` block ends only the
+ * sessions of that role, as Ant Media's blockSubscriber does; `publish_play` bumps the subscriber's own).
+ */
 export interface EpochValue {
   app: string;
   streamId: string;
   subscriberId?: string | undefined;
+  role?: Role | undefined;
   epoch: number;
 }
+
+/** The block type whose block epoch a block bumps: a role, or undefined for the subscriber's own epoch. */
+export const blockEpochRole = (type: BlockType): Role | undefined => (type === 'publish_play' ? undefined : type);
 
 /** Revocation epochs: bumping one ends every playback session minted before it. */
 export interface Epochs {
@@ -148,12 +156,19 @@ export interface Store {
   deleteSubscriber(app: string, streamId: string, subscriberId: string): Promise<boolean>;
   /** Deletes all subscribers of a stream and bumps each one's epoch. Returns how many. */
   deleteSubscribers(app: string, streamId: string): Promise<number>;
-  /** Blocks (or with untilMs = 0 unblocks); creates the subscriber if absent; bumps its epoch. */
+  /**
+   * Blocks (or with untilMs = 0 unblocks); creates the subscriber if absent. A block bumps the
+   * block epoch of its role (`play`, `publish`) or, for `publish_play`, the subscriber's own epoch;
+   * unblocking bumps nothing (no session has to end).
+   */
   blockSubscriber(app: string, streamId: string, subscriberId: string, type: BlockType, untilMs: number): Promise<void>;
 
   // --- revocation and sessions ----------------------------------------------------------
-  /** One cheap read: current revocation epochs of a stream and (optionally) a subscriber. */
-  getEpochs(app: string, streamId: string, subscriberId?: string): Promise<Epochs>;
+  /**
+   * One cheap read: current revocation epochs of a stream and (optionally) a subscriber; with
+   * `role`, `subscriber` is the subscriber's epoch plus its block epoch for that role.
+   */
+  getEpochs(app: string, streamId: string, subscriberId?: string, role?: Role): Promise<Epochs>;
   /**
    * Registers or refreshes a live playback session of a subscriber; sessions not refreshed within
    * `ttlMs` expire. Returns false (and registers nothing) when `limit` other sessions are live.

@@ -38,8 +38,11 @@ export interface ExpiryWatchOptions {
   app: string;
   /** For the block state behind a subscriber bump (which error frame to send). */
   store: Pick<Store, 'getSubscriber'>;
-  /** Current epochs of a stream (and subscriber); rejects when they cannot be known. */
-  epochs(app: string, streamId: string, subscriberId: string | undefined): Promise<Epochs>;
+  /**
+   * Current epochs of a stream (and subscriber, as seen by streams of `role`: PlaybackSessions.current);
+   * rejects when they cannot be known.
+   */
+  epochs(app: string, streamId: string, subscriberId: string | undefined, role: Role): Promise<Epochs>;
   /** Pushed bumps (any app); returns the unsubscribe function. */
   subscribe?: ((onBump: (e: EpochValue) => void) => () => void) | undefined;
   intervalMs: number;
@@ -129,7 +132,9 @@ export class ExpiryWatch {
   private pushed(e: EpochValue): void {
     if (e.app !== this.o.app || this.closed) return;
     for (const s of this.streams.values()) {
-      if (s.revocable && s.streamId === e.streamId && (e.subscriberId === undefined || e.subscriberId === s.subscriberId)) void this.check(s);
+      // A subscriber's block of one role (e.role) concerns only that role's streams.
+      if (!s.revocable || s.streamId !== e.streamId || (e.role !== undefined && e.role !== s.role)) continue;
+      if (e.subscriberId === undefined || e.subscriberId === s.subscriberId) void this.check(s);
     }
   }
 
@@ -148,7 +153,7 @@ export class ExpiryWatch {
   private async check(s: WatchedStream): Promise<void> {
     let now: Epochs;
     try {
-      now = await this.o.epochs(this.o.app, s.streamId, s.subscriberId);
+      now = await this.o.epochs(this.o.app, s.streamId, s.subscriberId, s.role);
     } catch (err) {
       this.o.log.warn({ err, app: this.o.app, stream: s.streamId }, 'revocation check failed; stream continues (fail-open)');
       return;

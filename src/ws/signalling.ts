@@ -40,7 +40,7 @@ export class Signalling {
       app: app.name,
       store: rt.store,
       // The replica's revocation cache (the store only before its first sync), pushed bumps at once.
-      epochs: (a, s, u) => rt.sessions.current(a, s, u).then((v) => v.epochs),
+      epochs: (a, s, u, role) => rt.sessions.current(a, s, u, role).then((v) => v.epochs),
       subscribe: (onBump) => rt.revocations.onBump(onBump),
       intervalMs: rt.config.ws.revocationCheckSeconds * 1000,
       log: rt.log,
@@ -108,7 +108,7 @@ export class Signalling {
     // Read before deciding, from the same source the watch reads: a revocation racing the decision
     // is then seen by the next check instead of being missed.
     const epochs: Promise<Epochs | undefined> =
-      cmd.stopFrame !== null ? rt.sessions.current(app.name, cmd.streamId, subscriberId).then((v) => v.epochs, () => undefined) : Promise.resolve(undefined);
+      cmd.stopFrame !== null ? rt.sessions.current(app.name, cmd.streamId, subscriberId, cmd.role).then((v) => v.epochs, () => undefined) : Promise.resolve(undefined);
     // The same authorize step as the HTTP doors; it never throws (500 internal_error / 503 store_unavailable).
     const { decision: d } = await authorize(rt, 'websocket', gatedTarget(app, cmd.role, 'signalling', [cmd.streamId]), {
       credentials: cmd.credentials,

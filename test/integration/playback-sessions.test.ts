@@ -134,6 +134,11 @@ describe('playback sessions', () => {
     await elsewhere.close();
     assert.equal(second.status, 403);
     assert.equal(JSON.parse(second.text).reason, 'viewer_limit');
+    // A publish block is not a play block (Ant Media's blockSubscriber stops that role only): the
+    // playback goes on, on both replicas, well after the bump was pushed to them.
+    await store.blockSubscriber('SubApp', 'stream1', 'viewer-1', 'publish', Date.now() + 3_600_000);
+    await new Promise((r) => setTimeout(r, 300));
+    for (let i = 0; i < 2; i++) assert.equal((await fetchUrl(rr.next(r.variantUrl))).status, 200);
     // Block: the live session ends at its next playlist refresh, on either replica.
     await store.blockSubscriber('SubApp', 'stream1', 'viewer-1', 'play', Date.now() + 3_600_000);
     const refresh = await fetchUrl(rr.next(r.variantUrl));

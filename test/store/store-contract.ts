@@ -253,7 +253,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store> |
         const sorted = mine.sort((a, b) => `${a.streamId}/${a.subscriberId ?? ''}`.localeCompare(`${b.streamId}/${b.subscriberId ?? ''}`));
         assert.deepEqual(sorted, [
           { app, streamId: 'live/1', epoch: 2 },
-          { app, streamId: 'live/1', subscriberId: 'zoë|1', epoch: 1 },
+          { app, streamId: 'live/1', subscriberId: 'zoë|1', role: 'play', epoch: 1 },
           { app, streamId: 's2', subscriberId: 'b', epoch: 1 },
         ]);
       });
@@ -275,8 +275,8 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store> |
           while (seen.length < 4 && Date.now() < until) await sleep(10);
           assert.deepEqual(seen.map((e) => ({ ...e })), [
             { app, streamId: 's1', epoch: 1 },
+            { app, streamId: 's1', subscriberId: 'u1', role: 'play', epoch: 1 },
             { app, streamId: 's1', subscriberId: 'u1', epoch: 1 },
-            { app, streamId: 's1', subscriberId: 'u1', epoch: 2 },
             { app, streamId: 's1', subscriberId: 'u2', epoch: 1 },
           ]);
         } finally {
@@ -305,6 +305,25 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store> |
         assert.deepEqual(await store.getEpochs(app, 's1', 'u'), { stream: 1, subscriber: 2 });
         assert.deepEqual(await store.getEpochs(app, 's1'), { stream: 1, subscriber: 0 });
         assert.deepEqual(await peer.getEpochs(app, 's1', 'v'), { stream: 1, subscriber: 0 });
+      });
+
+      it('a block ends its role only: play and publish have block epochs of their own, publish_play bumps the subscriber, unblocking bumps nothing', async () => {
+        const app = uid('app');
+        const at = async () => Promise.all((['play', 'publish'] as const).map(async (role) => (await peer.getEpochs(app, 's1', 'u', role)).subscriber));
+        await store.blockSubscriber(app, 's1', 'u', 'publish', Date.now() + 60_000);
+        assert.deepEqual(await at(), [0, 1]);
+        await store.blockSubscriber(app, 's1', 'u', 'play', Date.now() + 60_000);
+        assert.deepEqual(await at(), [1, 1]);
+        await store.blockSubscriber(app, 's1', 'u', 'play', 0);
+        assert.deepEqual(await at(), [1, 1], 'unblocking ends nothing');
+        await store.blockSubscriber(app, 's1', 'u', 'publish_play', Date.now() + 60_000);
+        assert.deepEqual(await at(), [2, 2]);
+        await store.deleteSubscriber(app, 's1', 'u');
+        assert.deepEqual(await at(), [3, 3]);
+        // Without a role: the subscriber's own epoch only (what deleting and publish_play bump).
+        assert.equal((await peer.getEpochs(app, 's1', 'u')).subscriber, 2);
+        // Another subscriber whose id ends like a role key is not touched by any of it.
+        assert.equal((await peer.getEpochs(app, 's1', 'u:play', 'play')).subscriber, 0);
       });
 
       it('touchSession enforces the limit, refreshes, expires and ends sessions', async () => {

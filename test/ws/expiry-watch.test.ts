@@ -110,7 +110,7 @@ describe('websocket gate: streams end with their credential', { concurrency: tru
     }
   });
 
-  test('blocking the subscriber ends its play with user_blocked; a client stop ends the watch', async () => {
+  test('blocking the subscriber for play ends its play with user_blocked, a publish block does not; a client stop ends the watch', async () => {
     const code = (sid: string, streamId: string) =>
       totpCode(totpKeyFor({ policy: { secret: TOTP_SECRET, derivation: 'antmedia', periodSeconds: 60 }, subscriberId: sid, streamId, type: 'play' })!.key, 60, Date.now());
     const c = await client(gate, 'TotpApp');
@@ -122,6 +122,11 @@ describe('websocket gate: streams end with their credential', { concurrency: tru
     d.send({ command: 'stop', streamId: 'blk2' });
     assert.deepEqual(await d.nextJson(), { command: 'stop', streamId: 'blk2' });
     const store = storeFor('redis://127.0.0.1:6379', prefix);
+    // A publish block is not a play block (Ant Media stops that role only): the play goes on past
+    // the pushed bump and a poll of the epochs.
+    await store.blockSubscriber('TotpApp', 'blk1', 'viewer-9', 'publish', Date.now() + 60_000);
+    await assert.rejects(c.next(1500), /no frame within/);
+    assert.equal(stopsFor('blk1'), 0);
     await store.blockSubscriber('TotpApp', 'blk1', 'viewer-9', 'play', Date.now() + 60_000);
     await store.blockSubscriber('TotpApp', 'blk2', 'viewer-8', 'play', Date.now() + 60_000);
     await store.close();
