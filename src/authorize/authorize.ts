@@ -50,6 +50,9 @@ export interface Authorized {
 
 const denial = (reason: Deny['reason']): Deny => ({ allow: false, status: REASONS[reason].status, reason });
 
+/** Refusals of a URL credential after which the stream's grant cookie, when current, decides instead. */
+const SPENT_IN_URL: ReadonlySet<string> = new Set([Reason.grantExpired, Reason.tokenUsed, Reason.subscriberCodeReplayed]);
+
 /**
  * Authorizes a gated target: decide(), then the playback-session step for a consuming play request
  * of a manifest or whole file. Never throws: a store failure is a 503 `store_unavailable` deny, any
@@ -77,10 +80,11 @@ export async function authorize(deps: AuthorizeDeps, door: Door, target: GatedTa
   try {
     const checks = { store: deps.store, sessions: deps.sessions, registry: deps.registries.get(app.name) };
     decision = await decide(ctx, app[role], checks);
-    // A grant in the URL wins over the cookie, but an expired one does not end a playback whose
-    // cookie is current: a player on cookies alone re-requests the master's variant URLs unchanged,
-    // and those carry a media grant when the master was opened with one (playback-sessions `issued`).
-    if (!decision.allow && decision.reason === Reason.grantExpired && presented.credentials.grant !== undefined && kind !== 'ingest') {
+    // A credential in the URL wins over the cookie, but a spent or expired one does not end a
+    // playback whose cookie is current: a player on cookies alone re-requests the master's variant
+    // URLs (media grants) unchanged, and a player re-sending `{id}.m3u8?token=` from a new address
+    // (Wi-Fi to cellular) is not the client that spent the token.
+    if (!decision.allow && SPENT_IN_URL.has(decision.reason) && kind !== 'ingest') {
       const jar = deps.sessions.cookieGrant(presented.cookieHeader, streamIds);
       if (jar !== undefined && jar !== credentials.grant) {
         credentials.grant = jar;

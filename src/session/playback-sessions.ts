@@ -174,8 +174,10 @@ export class PlaybackSessions {
     // A session grant opens manifests only: a revoked viewer cannot go on fetching guessable
     // live segment names with it, and a leaked segment URL stays short-lived.
     if (g.scope === 'manifest' && ctx.kind !== 'manifest') return deny(401, Reason.grantInvalid);
-    // A session grant carries an address when it is bound (a registered subscriber's, or bindClientIp).
-    if (g.scope === 'manifest' && g.clientIp !== undefined && g.clientIp !== ctx.clientIp) return deny(401, Reason.grantInvalid);
+    // A grant carries an address when it is bound (a subscriber's, media and session grants alike; or
+    // every grant with bindClientIp): a leaked segment URL of a subscriber opens nothing elsewhere —
+    // refreshing a playlist with it would renew it, and hold the subscriber's viewer slot, for good.
+    if (g.clientIp !== undefined && g.clientIp !== ctx.clientIp) return deny(401, Reason.grantInvalid);
     if (g.role !== ctx.role) return deny(401, Reason.tokenWrongRole);
     if (!ctx.streamIds.includes(g.streamId)) return deny(401, Reason.tokenWrongStream);
     if (this.config.bindClientIp && g.clientIp !== ctx.clientIp) return deny(401, Reason.grantInvalid);
@@ -248,7 +250,7 @@ export class PlaybackSessions {
     try {
       if (previous) {
         const { scope: _scope, ...media } = previous.grant;
-        grant = { ...media, issuedAt: nowSec, clientIp: this.config.bindClientIp ? ctx.clientIp : undefined };
+        grant = { ...media, issuedAt: nowSec, clientIp: this.bindsTo(ctx, media.subscriberId) };
       } else if (decision.resumed && seed && !(await this.restarts(decision, seed, app, streamId, subscriberId))) {
         // The client that spent a single-use credential presents it again: the same session.
         const r = this.revoked(seed, await this.current(app, streamId, subscriberId));
@@ -323,6 +325,14 @@ export class PlaybackSessions {
     return value;
   }
 
+  /**
+   * The address a new media grant is bound to: the client's for a subscriber's session (viewer
+   * limits count subscribers, so its grants must not work from elsewhere) or with `bindClientIp`.
+   */
+  private bindsTo(ctx: RequestContext, subscriberId: string | undefined): string | undefined {
+    return this.config.bindClientIp || subscriberId !== undefined ? ctx.clientIp : undefined;
+  }
+
   /** A re-presented credential that is valid on its own starts over when its session was revoked. */
   private async restarts(decision: Allow, seed: SessionSeed, app: string, streamId: string, subscriberId: string | undefined): Promise<boolean> {
     return decision.mayRestart === true && this.revoked(seed, await this.current(app, streamId, subscriberId)) !== null;
@@ -339,7 +349,7 @@ export class PlaybackSessions {
       expiresAt: 0,
       sessionStartedAt: s.startedAt,
       credentialExpiresAt: decision.expiresAt !== undefined ? Math.floor(decision.expiresAt / 1000) : undefined,
-      clientIp: this.config.bindClientIp ? ctx.clientIp : undefined,
+      clientIp: this.bindsTo(ctx, subscriberId),
       epochs: s.epochs,
       generation: s.generation,
     };

@@ -94,6 +94,24 @@ describe('re-presenting a spent credential', () => {
     assert.equal(reason(replay), 'token_used');
   });
 
+  test('a browser that changes address keeps playing on its grant cookie; the token URL alone stays refused there', async () => {
+    const url = `${gates[0]!.url}/LiveApp/streams/stream1.m3u8?token=${await token()}`;
+    const first = await fetchUrl(url);
+    assert.equal(first.status, 200);
+    const jar = String(first.headers['set-cookie']).split(';')[0]!;
+    // Wi-Fi to cellular: the same URL from another address, with the cookie the browser holds.
+    const moved = await fetchUrl(url, { cookie: jar }, other);
+    assert.equal(moved.status, 200, moved.text);
+    assert.equal(sessionOf(grantIn(moved.text, url)), sessionOf(grantIn(first.text, url)), 'the same playback');
+    const alone = await fetchUrl(url, {}, other);
+    assert.equal(alone.status, 401);
+    assert.equal(reason(alone), 'token_used');
+    // A cookie of another stream does not carry it.
+    const otherStream = await fetchUrl(`${gates[0]!.url}/LiveApp/streams/stream10.m3u8?token=${await token('stream10')}`);
+    const wrongJar = String(otherStream.headers['set-cookie']).split(';')[0]!;
+    assert.equal((await fetchUrl(url, { cookie: wrongJar }, other)).status, 401);
+  });
+
   test('an MP4 with a one-time token: HEAD, then a seek of three Range requests; another client is refused', async () => {
     const url = `${gates[0]!.url}/LiveApp/streams/stream1.mp4?token=${await token()}`;
     const head = await fetchUrl(url, {}, undefined, 'HEAD');
