@@ -119,7 +119,7 @@ async function blockSubscriber(c: ApiRequest): Promise<void> {
   const untilMs = seconds === 0 ? 0 : Date.now() + seconds * 1000;
   if (!Number.isSafeInteger(untilMs)) return sendResult(c.res, 400, result(false, SubscriberApiMessage.badSeconds));
   // Bumps the epoch of the blocked role: the subscriber's live sessions of that role end (playbacks
-  // at their next refresh, WebSocket/WHIP/RTMP/SRT streams at once); unblocking bumps nothing.
+  // at their next refresh, WebSocket/RTMP/SRT streams at once); unblocking bumps nothing.
   await c.rt.store.blockSubscriber(c.app.name, streamId!, subscriberId!, type as BlockType, untilMs);
   sendResult(c.res, 200, result(true, ''));
 }
