@@ -87,8 +87,14 @@ export async function authorize(deps: AuthorizeDeps, door: Door, target: GatedTa
     if (!decision.allow && SPENT_IN_URL.has(decision.reason) && kind !== 'ingest') {
       const jar = deps.sessions.cookieGrant(presented.cookieHeader, streamIds);
       if (jar !== undefined && jar !== credentials.grant) {
+        const refused = decision;
         credentials.grant = jar;
         decision = await decide(ctx, app[role], checks);
+        // A cookie that does not carry the request either leaves the URL credential's own answer.
+        if (!decision.allow) {
+          decision = refused;
+          credentials.grant = presented.credentials.grant;
+        }
       }
     }
     if (decision.allow && deps.sessions.opensSession(ctx, presented.consume ? 'GET' : 'HEAD', app.play.open)) {

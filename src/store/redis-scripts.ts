@@ -135,13 +135,25 @@ for i = 1, #ids do
 end
 return out`;
 
+/**
+ * A subscriber's epoch keys expire together: sessions compare the sum of its own epoch and its
+ * role's block epoch, so one key lapsing alone would take the sum back to a value a revoked grant
+ * carries. Every bump refreshes the TTL of all three (own, :play, :publish; absent ones stay absent).
+ * Same hash tag as the bumped key, so same slot.
+ */
+const touchSubscriberEpochs = `
+local function touchSubscriberEpochs(own, ttl)
+  for _, k in ipairs({own, own .. ':play', own .. ':publish'}) do redis.call('PEXPIRE', k, ttl) end
+end
+`;
+
 /** KEYS: subs, blk, idx, epoch. ARGV: id, epochTtlMs, channel, message prefix. Returns 1 when it existed. */
-const deleteSubscriber = `
+const deleteSubscriber = `${touchSubscriberEpochs}
 local n = redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
 local e = redis.call('INCR', KEYS[4])
-redis.call('PEXPIRE', KEYS[4], ARGV[2])
+touchSubscriberEpochs(KEYS[4], ARGV[2])
 redis.call('PUBLISH', ARGV[3], ARGV[4] .. e)
 return n`;
 
@@ -149,13 +161,13 @@ return n`;
  * KEYS: subs, blk, idx. ARGV: subscriber epoch key prefix, epochTtlMs, channel, message prefix.
  * Epoch keys are prefix .. hex(subscriberId): same hash tag as KEYS, so same slot.
  */
-const deleteSubscribers = `
+const deleteSubscribers = `${touchSubscriberEpochs}
 local ids = redis.call('ZRANGE', KEYS[3], 0, -1)
 for _, id in ipairs(ids) do
   local h = id:gsub('.', function(c) return string.format('%02x', c:byte()) end)
   local k = ARGV[1] .. h
   local e = redis.call('INCR', k)
-  redis.call('PEXPIRE', k, ARGV[2])
+  touchSubscriberEpochs(k, ARGV[2])
   redis.call('PUBLISH', ARGV[3], ARGV[4] .. h .. '|' .. e)
 end
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
@@ -164,14 +176,14 @@ return #ids`;
 /**
  * KEYS: subs, blk, idx, epoch (the block's: its role's block epoch, or the subscriber's own).
  * ARGV: id, defaultBaseJson, blockJson, epochTtlMs, channel, message prefix, '1' to bump the epoch
- * ('0' when unblocking: no session has to end).
+ * ('0' when unblocking: no session has to end), the subscriber's own epoch key.
  */
-const blockSubscriber = `
+const blockSubscriber = `${touchSubscriberEpochs}
 if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 1 then redis.call('ZADD', KEYS[3], 0, ARGV[1]) end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
 if ARGV[7] == '1' then
   local e = redis.call('INCR', KEYS[4])
-  redis.call('PEXPIRE', KEYS[4], ARGV[4])
+  touchSubscriberEpochs(ARGV[8], ARGV[4])
   redis.call('PUBLISH', ARGV[5], ARGV[6] .. e)
 end
 return 1`;

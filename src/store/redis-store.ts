@@ -51,7 +51,9 @@ type Client = (Redis | Cluster) & ScriptCommands;
 
 /**
  * Epoch keys outlive any grant: a bumped epoch that lapsed back to 0 could only revive grants
- * older than this, and grants never live that long (session.maxLifetimeSeconds).
+ * older than this, and grants never live that long (session.maxLifetimeSeconds). A subscriber's
+ * own and block epoch keys (sessions compare their sum) are refreshed together on every bump, so
+ * they lapse together (redis-scripts.ts).
  */
 const EPOCH_TTL_MS = 30 * 24 * 3600 * 1000;
 /** Reconnect backoff: fast first retries, then at most one attempt per second. */
@@ -288,6 +290,7 @@ export class RedisStore implements Store {
         this.epochChannel.channel,
         this.epochChannel.prefix(app, streamId, subscriberId, role),
         unblock ? '0' : '1',
+        this.subEpochKey(app, streamId, subscriberId),
       ),
     );
   }

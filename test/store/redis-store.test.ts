@@ -48,6 +48,34 @@ describe('redis store specifics', () => {
     }
   });
 
+  it("a subscriber's own and block epoch keys lapse together: an old own epoch cannot expire under a newer block and revive a revoked session", async () => {
+    const store = new RedisStore(config);
+    const raw = new Redis(url);
+    try {
+      await store.deleteSubscriber('lapse', 's', 'carol'); // own epoch 1, long ago…
+      const own = (await scanKeys(raw)).find((k) => k.includes('lapse/s') && k.endsWith(':ep:6361726f6c'));
+      assert.ok(own, 'own epoch key');
+      await raw.pexpire(own, 5000); // …so it is close to its TTL
+      await store.blockSubscriber('lapse', 's', 'carol', 'play', Date.now() + 60_000); // a play session revoked at sum 2
+      assert.deepEqual(await store.getEpochs('lapse', 's', 'carol', 'play'), { stream: 0, subscriber: 2 });
+      const [ownTtl, playTtl] = [await raw.pttl(own), await raw.pttl(`${own}:play`)];
+      assert.ok(ownTtl > 24 * 3600_000, `own key refreshed with the bump (${ownTtl} ms)`);
+      assert.ok(Math.abs(ownTtl - playTtl) < 1000, 'both lapse at the same time');
+      assert.equal(await raw.exists(`${own}:publish`), 0, 'an absent block epoch stays absent');
+      // And the other way round: bumping the own epoch refreshes the block epoch.
+      await raw.pexpire(`${own}:play`, 5000);
+      await store.deleteSubscriber('lapse', 's', 'carol');
+      assert.ok((await raw.pttl(`${own}:play`)) > 24 * 3600_000);
+      await raw.pexpire(`${own}:play`, 5000);
+      await store.putSubscriber('lapse', { subscriberId: 'carol', streamId: 's', type: 'play', concurrentConnectionsLimit: 1, blockedUntilUnitTimeStampMs: 0 });
+      await store.deleteSubscribers('lapse', 's');
+      assert.ok((await raw.pttl(`${own}:play`)) > 24 * 3600_000);
+    } finally {
+      raw.disconnect();
+      await store.close();
+    }
+  });
+
   it('a closed store rejects with StoreUnavailableError', async () => {
     const store = new RedisStore(config);
     await store.ping();
