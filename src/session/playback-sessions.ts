@@ -172,7 +172,7 @@ export class PlaybackSessions {
     // Publish-role grants are WHIP session grants (whip-session.ts): they open their session URL only.
     if (g.app !== ctx.app || g.role === 'publish') return deny(401, Reason.grantInvalid);
     // A session grant opens manifests only: a revoked viewer cannot go on fetching guessable
-    // live segment names with it, and a leaked segment URL stays short-lived.
+    // live segment names with it (a segment needs a media grant, renewed only by a playlist request).
     if (g.scope === 'manifest' && ctx.kind !== 'manifest') return deny(401, Reason.grantInvalid);
     // A grant carries an address when it is bound (a subscriber's, media and session grants alike; or
     // every grant with bindClientIp): a leaked segment URL of a subscriber opens nothing elsewhere —
