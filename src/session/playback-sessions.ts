@@ -99,8 +99,8 @@ export class PlaybackSessions {
   private readonly reuseKey: KeyObject;
   /**
    * The last grant minted per session on this replica, so a player refreshing with a session grant
-   * (or re-sending its token) gets the same media grant while that one has half its ttl left: one
-   * HMAC per session per ttl/2, not one per refresh.
+   * (or re-sending its token) gets the same media grant while that one has more than half its ttl
+   * left: one HMAC per session per ttl/2, not one per refresh.
    */
   private readonly minted = new LRUCache<string, Minted>({ max: 16384 });
   /** reusableSessionId's answers: one HMAC per client and credential, not one per refresh. */

@@ -36,8 +36,7 @@ export interface RevocationCacheOptions {
 /** Composite key, length-prefixed so no choice of ids can make two keys collide. */
 function key(app: string, streamId: string, subscriberId?: string, role?: Role): string {
   const base = `${app.length}:${app}${streamId.length}:${streamId}`;
-  if (subscriberId === undefined) return base;
-  return role === undefined ? `${base}${subscriberId.length}:${subscriberId}` : `${base}${subscriberId.length}:${subscriberId}${role}`;
+  return subscriberId === undefined ? base : `${base}${subscriberId.length}:${subscriberId}${role ?? ''}`;
 }
 
 export class RevocationCache {
@@ -100,14 +99,17 @@ export class RevocationCache {
    */
   get(app: string, streamId: string, subscriberId: string | undefined, role: Role): RevocationView | null {
     if (!this.synced || this.gen === null) return null;
-    const of = (k: string) => this.values.get(k) ?? 0;
     return {
       epochs: {
-        stream: of(key(app, streamId)),
-        subscriber: subscriberId === undefined ? 0 : of(key(app, streamId, subscriberId)) + of(key(app, streamId, subscriberId, role)),
+        stream: this.epochOf(key(app, streamId)),
+        subscriber: subscriberId === undefined ? 0 : this.epochOf(key(app, streamId, subscriberId)) + this.epochOf(key(app, streamId, subscriberId, role)),
       },
       generation: this.gen,
     };
+  }
+
+  private epochOf(k: string): number {
+    return this.values.get(k) ?? 0;
   }
 
   /** Reads everything from the store (concurrent calls share one run; one more follows if asked meanwhile). */
